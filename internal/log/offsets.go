@@ -1,0 +1,404 @@
+// Copyright The Comet Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package log // import "github.com/comet-otel/comet/internal/log"
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"go.uber.org/zap"
+)
+
+// Offset files: one per consumer group per shard, in the shard's "groups"
+// directory, named "g-" + the first 32 hex digits of SHA-256(group) +
+// ".offset", so group names of any length and any bytes map to safe,
+// fixed-length file names. Layout (little-endian), see doc.go:
+//
+//	[0:4]     magic "CMOF"
+//	[4]       version (1)
+//	[5:8]     reserved, zero
+//	[8:12]    length N of the group name
+//	[12:12+N] group name
+//	[+0:+4]   CRC-32C of everything before
+//	two slots at slotBase = roundUp(16+N, 64) and slotBase+32:
+//	  [0:8]   sequence number: the valid slot with the higher one wins
+//	  [8:16]  offset: the next entry the group reads
+//	  [16:20] CRC-32C of [0:16]
+//
+// An acknowledgement overwrites the older slot, so a torn write (power
+// loss) leaves the previous offset readable: at worst entries are
+// delivered again, never skipped.
+const (
+	groupsDirName   = "groups"
+	offsetMagic     = "CMOF"
+	offsetVersion   = 1
+	offsetSlotSize  = 32
+	offsetSlotBytes = 20
+	offsetFileExt   = ".offset"
+)
+
+func groupFileName(group string) string {
+	sum := sha256.Sum256([]byte(group))
+	return "g-" + hex.EncodeToString(sum[:16]) + offsetFileExt
+}
+
+func offsetSlotBase(nameLen int) int64 { return int64((16 + nameLen + 63) / 64 * 64) }
+
+// groupOffset is one group's position on one shard.
+type groupOffset struct {
+	name     string
+	path     string
+	slotBase int64
+
+	mu     sync.Mutex // orders writes to the file
+	seq    uint64
+	dirty  bool // written since the last fsync
+	offset atomic.Int64
+}
+
+// groupTable holds the groups of one shard that this process has used.
+type groupTable struct {
+	s       *shard
+	mu      sync.Mutex
+	groups  map[string]*groupOffset
+	dropped map[string]int64 // per group: entries deleted before it acknowledged them
+}
+
+func (t *groupTable) init(s *shard) {
+	t.s = s
+	t.groups = map[string]*groupOffset{}
+	t.dropped = map[string]int64{}
+}
+
+// noteDeleted counts, per group, the entries of a deleted segment the
+// group had not acknowledged, and returns the largest such count.
+func (t *groupTable) noteDeleted(seg *segment) int64 {
+	groups, err := t.onDisk(false)
+	if err != nil {
+		return 0
+	}
+	var worst int64
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, g := range groups {
+		if lost := seg.end() - max(g.offset.Load(), seg.base); lost > 0 {
+			t.dropped[g.name] += lost
+			worst = max(worst, lost)
+		}
+	}
+	if len(groups) == 0 {
+		worst = seg.count.Load() // nobody had read it
+	}
+	return worst
+}
+
+func (t *groupTable) dir() string { return filepath.Join(t.s.dir, groupsDirName) }
+
+// get returns the group's offset record, loading it from disk, or creating
+// it at start when it does not exist and create is set. ok is false when
+// the group does not exist and create is not set.
+func (t *groupTable) get(name string, create bool, start int64) (g *groupOffset, ok bool, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if g := t.groups[name]; g != nil {
+		return g, true, nil
+	}
+	g = &groupOffset{name: name, path: filepath.Join(t.dir(), groupFileName(name)), slotBase: offsetSlotBase(len(name))}
+	off, seq, err := readOffsetFile(g.path, name)
+	switch {
+	case err == nil:
+		g.seq = seq
+		g.offset.Store(t.clampLoaded(g, off))
+	case errors.Is(err, os.ErrNotExist):
+		if !create {
+			return nil, false, nil
+		}
+		if err := t.create(g, start); err != nil {
+			return nil, false, err
+		}
+	default:
+		// A damaged offset file: restart the group from the oldest entry,
+		// which redelivers rather than skips.
+		t.s.c.stats.errors.Add(1)
+		t.s.c.log.Warn("Consumer offset file is damaged; the group restarts from the oldest entry",
+			zap.String("file", g.path), zap.String("group", name), zap.Error(err))
+		if err := t.create(g, t.s.firstEntry()); err != nil {
+			return nil, false, err
+		}
+	}
+	t.groups[name] = g
+	return g, true, nil
+}
+
+// clampLoaded keeps a loaded offset within the recovered log: after a
+// crash the log may end before an offset that was acknowledged.
+func (t *groupTable) clampLoaded(g *groupOffset, off int64) int64 {
+	if end := t.s.next.Load(); off > end {
+		t.s.c.log.Warn("Consumer offset is past the end of the recovered log; clamping",
+			zap.String("stream", t.s.name), zap.String("group", g.name), zap.Int64("offset", off), zap.Int64("end", end))
+		return end
+	}
+	return off
+}
+
+func (t *groupTable) create(g *groupOffset, start int64) error {
+	if err := os.MkdirAll(t.dir(), t.s.c.cfg.Storage.DirMode); err != nil {
+		return fmt.Errorf("create groups directory: %w", err)
+	}
+	g.seq = 1
+	g.offset.Store(start)
+	if err := writeFileAtomic(g.path, encodeOffsetFile(g.name, start, g.seq), t.s.c.cfg.Storage.FileMode); err != nil {
+		return fmt.Errorf("create offset file for group %q: %w", g.name, err)
+	}
+	if err := syncDir(t.dir()); err != nil {
+		return fmt.Errorf("sync groups directory: %w", err)
+	}
+	return nil
+}
+
+// set stores a new offset for the group, forward or back.
+func (g *groupOffset) set(off int64) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.write(off)
+}
+
+// advance moves the offset to off if that is beyond the current one.
+func (g *groupOffset) advance(off int64) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if off <= g.offset.Load() {
+		return nil
+	}
+	return g.write(off)
+}
+
+// write stores off in the older slot of the offset file: one small write,
+// no fsync (see sync). The caller holds g.mu.
+func (g *groupOffset) write(off int64) error {
+	g.seq++
+	slot := make([]byte, offsetSlotBytes)
+	binary.LittleEndian.PutUint64(slot[0:], g.seq)
+	binary.LittleEndian.PutUint64(slot[8:], uint64(off))
+	binary.LittleEndian.PutUint32(slot[16:], crc32.Checksum(slot[:16], castagnoli))
+	f, err := os.OpenFile(g.path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("write offset of group %q: %w", g.name, err)
+	}
+	_, err = f.WriteAt(slot, g.slotBase+int64(g.seq%2)*offsetSlotSize)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write offset of group %q: %w", g.name, err)
+	}
+	g.offset.Store(off)
+	g.dirty = true
+	return nil
+}
+
+// sync makes the group's last stored offset durable.
+func (g *groupOffset) sync() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.dirty {
+		return nil
+	}
+	f, err := os.OpenFile(g.path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	err = datasync(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		g.dirty = false
+	}
+	return err
+}
+
+// loaded returns the groups this process has used on the shard.
+func (t *groupTable) loaded() []*groupOffset {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]*groupOffset, 0, len(t.groups))
+	for _, g := range t.groups {
+		out = append(out, g)
+	}
+	return out
+}
+
+// syncAll makes every loaded group's offset durable.
+func (t *groupTable) syncAll() error {
+	var errs []error
+	for _, g := range t.loaded() {
+		errs = append(errs, g.sync())
+	}
+	return errors.Join(errs...)
+}
+
+// closeAll forgets the loaded groups after syncing them.
+func (t *groupTable) closeAll() error {
+	err := t.syncAll()
+	t.mu.Lock()
+	clear(t.groups)
+	t.mu.Unlock()
+	return err
+}
+
+// onDisk returns every group of the shard with its current offset: groups
+// used in this process from memory, others (consumers in other processes)
+// from their files. Each file read from disk is fsynced first when
+// durable is set, so a deletion decided on it survives power loss.
+func (t *groupTable) onDisk(durable bool) ([]*groupOffset, error) {
+	entries, err := os.ReadDir(t.dir())
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	var out []*groupOffset
+	seen := map[string]bool{}
+	for _, g := range t.loaded() {
+		if durable {
+			if err := g.sync(); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, g)
+		seen[filepath.Base(g.path)] = true
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if seen[name] || !strings.HasPrefix(name, "g-") || !strings.HasSuffix(name, offsetFileExt) {
+			continue
+		}
+		path := filepath.Join(t.dir(), name)
+		g, err := readForeignGroup(path, durable)
+		if err != nil {
+			t.s.c.log.Warn("Ignoring unreadable consumer offset file", zap.String("file", path), zap.Error(err))
+			continue
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+// readForeignGroup reads a group written by another process.
+func readForeignGroup(path string, durable bool) (*groupOffset, error) {
+	if durable {
+		if f, err := os.Open(path); err == nil {
+			err = datasync(f)
+			_ = f.Close()
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	name, off, _, err := decodeOffsetFile(b)
+	if err != nil {
+		return nil, err
+	}
+	g := &groupOffset{name: name, path: path}
+	g.offset.Store(off)
+	return g, nil
+}
+
+// stats reports every group on the shard.
+func (t *groupTable) stats() []GroupStats {
+	groups, err := t.onDisk(false)
+	if err != nil {
+		return nil
+	}
+	end := t.s.next.Load()
+	out := make([]GroupStats, 0, len(groups))
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, g := range groups {
+		off := g.offset.Load()
+		out = append(out, GroupStats{Stream: t.s.name, Group: g.name, Offset: off, Lag: max(end-off, 0), Dropped: t.dropped[g.name]})
+	}
+	return out
+}
+
+func encodeOffsetFile(name string, off int64, seq uint64) []byte {
+	base := offsetSlotBase(len(name))
+	b := make([]byte, base+2*offsetSlotSize)
+	copy(b[0:4], offsetMagic)
+	b[4] = offsetVersion
+	binary.LittleEndian.PutUint32(b[8:], uint32(len(name)))
+	copy(b[12:], name)
+	binary.LittleEndian.PutUint32(b[12+len(name):], crc32.Checksum(b[:12+len(name)], castagnoli))
+	// Both slots start valid; the one with the higher sequence is current.
+	for _, s := range []uint64{seq - 1, seq} {
+		slot := b[base+int64(s%2)*offsetSlotSize:]
+		binary.LittleEndian.PutUint64(slot[0:], s)
+		binary.LittleEndian.PutUint64(slot[8:], uint64(off))
+		binary.LittleEndian.PutUint32(slot[16:], crc32.Checksum(slot[:16], castagnoli))
+	}
+	return b
+}
+
+var errBadOffsetFile = errors.New("offset file is damaged")
+
+func decodeOffsetFile(b []byte) (name string, off int64, seq uint64, err error) {
+	if len(b) < 16 || string(b[0:4]) != offsetMagic || b[4] != offsetVersion {
+		return "", 0, 0, fmt.Errorf("%w: bad magic or version", errBadOffsetFile)
+	}
+	n := int(binary.LittleEndian.Uint32(b[8:]))
+	if n > len(b)-16 {
+		return "", 0, 0, fmt.Errorf("%w: name length %d", errBadOffsetFile, n)
+	}
+	if crc32.Checksum(b[:12+n], castagnoli) != binary.LittleEndian.Uint32(b[12+n:]) {
+		return "", 0, 0, fmt.Errorf("%w: header checksum mismatch", errBadOffsetFile)
+	}
+	name = string(b[12 : 12+n])
+	base := offsetSlotBase(n)
+	found := false
+	for i := int64(0); i < 2; i++ {
+		o := base + i*offsetSlotSize
+		if o+offsetSlotBytes > int64(len(b)) {
+			continue
+		}
+		slot := b[o : o+offsetSlotBytes]
+		if crc32.Checksum(slot[:16], castagnoli) != binary.LittleEndian.Uint32(slot[16:]) {
+			continue
+		}
+		if s := binary.LittleEndian.Uint64(slot[0:]); !found || s > seq {
+			seq, off, found = s, int64(binary.LittleEndian.Uint64(slot[8:])), true
+		}
+	}
+	if !found {
+		return "", 0, 0, fmt.Errorf("%w: no valid offset slot", errBadOffsetFile)
+	}
+	return name, off, seq, nil
+}
+
+// readOffsetFile loads a group's offset, checking the file belongs to it.
+func readOffsetFile(path, group string) (off int64, seq uint64, err error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	name, off, seq, err := decodeOffsetFile(b)
+	if err != nil {
+		return 0, 0, err
+	}
+	if name != group {
+		return 0, 0, fmt.Errorf("%w: it belongs to group %q", errBadOffsetFile, name)
+	}
+	return off, seq, nil
+}

@@ -1,0 +1,256 @@
+// Copyright The Comet Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package log // import "github.com/comet-otel/comet/internal/log"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ProcessFunc handles a batch of messages from one shard, in entry order.
+// Returning nil acknowledges the batch (with auto-ack); an error makes
+// Process retry the same batch.
+type ProcessFunc func(ctx context.Context, messages []StreamMessage) error
+
+// ProcessOption configures Process.
+type ProcessOption func(*processConfig)
+
+type processConfig struct {
+	stream      string
+	shards      []uint32
+	batchSize   int
+	poll        time.Duration
+	assignID    int
+	assignTotal int
+	onError     func(err error, retryCount int)
+	onBatch     func(size int, duration time.Duration)
+	maxRetries  int
+	retryDelay  time.Duration
+	autoAck     bool
+}
+
+const (
+	defaultBatchSize  = 100
+	defaultPoll       = 100 * time.Millisecond
+	defaultMaxRetries = 3
+	defaultRetryDelay = 100 * time.Millisecond
+	maxRetryDelay     = 30 * time.Second
+	// rediscoverEvery bounds how long a new shard of another process
+	// waits before Process reads it.
+	rediscoverEvery = time.Second
+)
+
+// WithStream sets the stream pattern of a Consumer created without one
+// (before any other call on it); otherwise it must equal
+// ConsumerOptions.Stream.
+func WithStream(pattern string) ProcessOption { return func(p *processConfig) { p.stream = pattern } }
+
+// WithShards restricts Process to the given shards.
+func WithShards(shards ...uint32) ProcessOption {
+	return func(p *processConfig) { p.shards = append([]uint32(nil), shards...) }
+}
+
+// WithBatchSize sets the maximum messages per handler call (default 100).
+func WithBatchSize(size int) ProcessOption { return func(p *processConfig) { p.batchSize = size } }
+
+// WithPollInterval sets how often Process looks for entries appended by
+// another process (default 100ms). Appends in this process wake it at once.
+func WithPollInterval(interval time.Duration) ProcessOption {
+	return func(p *processConfig) { p.poll = interval }
+}
+
+// WithConsumerAssignment makes this Process read only the shards s with
+// s % total == id, so total workers of one group split the shards.
+func WithConsumerAssignment(id, total int) ProcessOption {
+	return func(p *processConfig) { p.assignID, p.assignTotal = id, total }
+}
+
+// WithErrorHandler is called with each handler or read error and the
+// number of the retry that follows.
+func WithErrorHandler(handler func(err error, retryCount int)) ProcessOption {
+	return func(p *processConfig) { p.onError = handler }
+}
+
+// WithBatchCallback is called after each successful batch with its size
+// and the handler's duration.
+func WithBatchCallback(callback func(size int, duration time.Duration)) ProcessOption {
+	return func(p *processConfig) { p.onBatch = callback }
+}
+
+// WithMaxRetries sets how often a failing batch is retried before Process
+// returns the error (default 3; negative retries forever).
+func WithMaxRetries(retries int) ProcessOption {
+	return func(p *processConfig) { p.maxRetries = retries }
+}
+
+// WithRetryDelay sets the first retry delay; it doubles per retry up to 30s
+// (default 100ms).
+func WithRetryDelay(delay time.Duration) ProcessOption {
+	return func(p *processConfig) { p.retryDelay = delay }
+}
+
+// WithAutoAck acknowledges each batch after the handler succeeds
+// (default true). Without it the handler acknowledges through Ack.
+func WithAutoAck(enabled bool) ProcessOption { return func(p *processConfig) { p.autoAck = enabled } }
+
+// Process reads the consumer's shards and calls handler with batches until
+// ctx ends, delivering at least once: a batch is acknowledged only after
+// handler returned nil, and a failed batch is retried, unchanged, with
+// backoff. Shards take turns so a busy shard cannot starve the others. It
+// returns nil when ctx is cancelled, or the error that made it stop.
+func (c *Consumer) Process(ctx context.Context, handler ProcessFunc, opts ...ProcessOption) error {
+	p := processConfig{batchSize: defaultBatchSize, poll: defaultPoll, maxRetries: defaultMaxRetries,
+		retryDelay: defaultRetryDelay, autoAck: true, assignTotal: 1}
+	for _, o := range opts {
+		o(&p)
+	}
+	if err := c.checkProcessConfig(&p); err != nil {
+		return err
+	}
+	var shards []uint32
+	var discovered time.Time
+	for turn := 0; ctx.Err() == nil; turn++ {
+		if shards == nil || time.Since(discovered) > rediscoverEvery {
+			var err error
+			if shards, err = c.assignedShards(&p); err != nil {
+				return err
+			}
+			discovered = time.Now()
+		}
+		appended := c.appended()
+		delivered, err := c.processRound(ctx, handler, &p, shards, turn)
+		if err != nil {
+			return err
+		}
+		if !delivered {
+			c.wait(ctx, appended, p.poll)
+			discovered = time.Time{} // idle: look for new shards
+		}
+	}
+	return nil
+}
+
+func (c *Consumer) checkProcessConfig(p *processConfig) error {
+	if p.stream != "" && errors.Is(c.err, errNoStream) {
+		c.bind(p.stream)
+	}
+	switch {
+	case p.stream != "" && p.stream != c.opts.Stream:
+		return fmt.Errorf("comet consumer: WithStream(%q) differs from ConsumerOptions.Stream %q", p.stream, c.opts.Stream)
+	case p.batchSize < 1:
+		return fmt.Errorf("comet consumer: WithBatchSize must be at least 1, got %d", p.batchSize)
+	case p.poll <= 0:
+		return fmt.Errorf("comet consumer: WithPollInterval must be positive, got %s", p.poll)
+	case p.assignTotal < 1 || p.assignID < 0 || p.assignID >= p.assignTotal:
+		return fmt.Errorf("comet consumer: WithConsumerAssignment(%d, %d) needs 0 <= id < total", p.assignID, p.assignTotal)
+	case p.retryDelay <= 0:
+		return fmt.Errorf("comet consumer: WithRetryDelay must be positive, got %s", p.retryDelay)
+	}
+	return c.usable()
+}
+
+// assignedShards lists the shards this Process reads.
+func (c *Consumer) assignedShards(p *processConfig) ([]uint32, error) {
+	all := p.shards
+	if all == nil {
+		var err error
+		if all, err = c.Shards(); err != nil {
+			return nil, err
+		}
+	}
+	mine := make([]uint32, 0, len(all))
+	for _, id := range all {
+		if int(id%uint32(p.assignTotal)) == p.assignID {
+			mine = append(mine, id)
+		}
+	}
+	return mine, nil
+}
+
+// processRound gives every shard one turn, starting at a rotating shard.
+// It reports whether any message was delivered.
+func (c *Consumer) processRound(ctx context.Context, handler ProcessFunc, p *processConfig, shards []uint32, turn int) (bool, error) {
+	delivered := false
+	for i := range shards {
+		if ctx.Err() != nil {
+			return delivered, nil
+		}
+		id := shards[(turn+i)%len(shards)]
+		msgs, err := c.Read(ctx, []uint32{id}, p.batchSize)
+		if err != nil {
+			if ctx.Err() != nil {
+				return delivered, nil
+			}
+			if errors.Is(err, ErrClosed) {
+				return delivered, err
+			}
+			if p.onError != nil {
+				p.onError(err, 0)
+			}
+			continue
+		}
+		if len(msgs) == 0 {
+			continue
+		}
+		delivered = true
+		if err := c.deliver(ctx, handler, p, msgs); err != nil {
+			return delivered, err
+		}
+	}
+	return delivered, nil
+}
+
+// deliver calls handler until it accepts the batch, then acknowledges it.
+func (c *Consumer) deliver(ctx context.Context, handler ProcessFunc, p *processConfig, msgs []StreamMessage) error {
+	for attempt := 0; ; attempt++ {
+		start := time.Now()
+		err := handler(ctx, msgs)
+		if err == nil {
+			if p.onBatch != nil {
+				p.onBatch(len(msgs), time.Since(start))
+			}
+			if !p.autoAck {
+				return nil
+			}
+			return c.Ack(ctx, msgs[len(msgs)-1].ID)
+		}
+		if ctx.Err() != nil {
+			return nil // stopping: the batch stays unacknowledged
+		}
+		if p.maxRetries >= 0 && attempt >= p.maxRetries {
+			first, last := msgs[0].ID, msgs[len(msgs)-1].ID
+			return fmt.Errorf("comet consumer: handler failed %d times on entries %d-%d of shard %d (not acknowledged): %w",
+				attempt+1, first.EntryNumber, last.EntryNumber, first.ShardID, err)
+		}
+		if p.onError != nil {
+			p.onError(err, attempt+1)
+		}
+		if !sleepCtx(ctx, retryDelay(p.retryDelay, attempt)) {
+			return nil
+		}
+	}
+}
+
+// retryDelay doubles base per attempt, up to maxRetryDelay.
+func retryDelay(base time.Duration, attempt int) time.Duration {
+	d := base
+	for i := 0; i < attempt && d < maxRetryDelay; i++ {
+		d *= 2
+	}
+	return min(d, max(base, maxRetryDelay))
+}
+
+// sleepCtx sleeps for d and reports false if ctx ended first.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

@@ -1,0 +1,234 @@
+// Copyright The Comet Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package log // import "github.com/comet-otel/comet/internal/log"
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"go.uber.org/zap"
+)
+
+// Reads start at readChunk bytes and grow to cover the requested count at
+// the recent average record size, up to maxReadChunk (or one record).
+const (
+	readChunk    = 64 << 10
+	maxReadChunk = 4 << 20
+)
+
+// cursor reads one shard sequentially: it keeps its segment open and its
+// byte position between reads, so the cost per entry does not depend on
+// where in the log the entry is.
+type cursor struct {
+	mu      sync.Mutex
+	s       *shard
+	seg     *segment // acquired; nil until positioned
+	f       *os.File
+	pos     int64 // byte offset of entry in seg
+	entry   int64
+	avgSize int64 // recent average record size, for sizing reads
+}
+
+func (cur *cursor) close() {
+	if cur.seg != nil {
+		cur.seg.release()
+		cur.seg, cur.f = nil, nil
+	}
+}
+
+// enter positions the cursor at the start of seg.
+func (cur *cursor) enter(seg *segment) error {
+	f, err := seg.acquire()
+	if err != nil {
+		return err
+	}
+	cur.close()
+	cur.seg, cur.f, cur.pos, cur.entry = seg, f, 0, seg.base
+	return nil
+}
+
+// seek positions the cursor at entry, or at the first entry after it that
+// can be read. gap is the number of entries skipped because their segment
+// no longer exists.
+func (cur *cursor) seek(entry int64) (gap int64, err error) {
+	for range 3 {
+		seg := cur.s.segmentFor(entry)
+		if cur.seg != seg {
+			if err := cur.enter(seg); err != nil {
+				if errors.Is(err, errSegmentGone) {
+					continue // deleted under us: look again
+				}
+				return gap, err
+			}
+		}
+		if entry < seg.base {
+			gap += seg.base - entry
+			entry = seg.base
+		}
+		p := seg.index.floor(entry - seg.base)
+		cur.pos, cur.entry = p.pos, seg.base+p.rel
+		return gap, cur.skip(entry - cur.entry)
+	}
+	return gap, fmt.Errorf("stream %s: segments keep disappearing while seeking", cur.s.name)
+}
+
+// skip steps over n records of the current segment without decoding them.
+// Damage on the way may move it further (the entries are counted as lost).
+func (cur *cursor) skip(n int64) error {
+	target := cur.entry + n
+	limit := cur.seg.size.Load()
+	sc := newScanner(cur.f, limit)
+	for cur.entry < target && cur.pos < limit {
+		h, _, st, err := sc.at(cur.pos)
+		if err != nil {
+			return fmt.Errorf("read %s at offset %d: %w", cur.seg.path, cur.pos, err)
+		}
+		if st != recOK {
+			cur.stepOverDamage(sc, h, st)
+			continue
+		}
+		cur.pos += h.recordSize()
+		cur.entry++
+	}
+	return nil
+}
+
+// stepOverDamage moves the cursor past a damaged record at its position:
+// one record when its length can be trusted, else to the next index point
+// or the end of the segment. The skipped entries are logged and counted
+// once per damaged place.
+func (cur *cursor) stepOverDamage(sc *scanner, h header, st recStatus) {
+	seg, from, fromPos := cur.seg, cur.entry, cur.pos
+	if st == recBadChecksum && sc.skippable(cur.pos, h) {
+		cur.pos += h.recordSize()
+		cur.entry++
+	} else if p, ok := seg.index.after(cur.entry - seg.base); ok {
+		cur.pos, cur.entry = p.pos, seg.base+p.rel
+	} else {
+		cur.pos, cur.entry = seg.size.Load(), seg.end()
+	}
+	if skipped := cur.entry - from; seg.noteDamage(fromPos) {
+		c := cur.s.c
+		c.stats.corruptEntries.Add(skipped)
+		c.log.Warn("Skipping damaged records: their entries will not be delivered",
+			zap.Error(&CorruptionError{File: seg.path, Offset: fromPos, Entry: from, Reason: st.reason()}),
+			zap.Int64("skipped_entries", skipped))
+	}
+}
+
+// read appends up to max messages from entry cur.entry on, in order, and
+// stops at the end of the committed data. gap counts entries found missing
+// because their segment was deleted.
+func (cur *cursor) read(max int, out []StreamMessage) (_ []StreamMessage, gap int64, err error) {
+	for n := 0; n < max; {
+		limit := cur.seg.size.Load()
+		if cur.pos >= limit {
+			moved, skipped, err := cur.nextSegment()
+			gap += skipped
+			if err != nil || !moved {
+				return out, gap, err
+			}
+			continue
+		}
+		buf, err := cur.fetch(limit, max-n)
+		if err != nil {
+			return out, gap, err
+		}
+		var got int
+		out, got = cur.decode(buf, max-n, out)
+		n += got
+	}
+	return out, gap, nil
+}
+
+// nextSegment moves a cursor at the end of its segment on: to the next
+// segment when this one is sealed, or (read-only) to data the writer added
+// since. moved is false when there is nothing more to read now.
+func (cur *cursor) nextSegment() (moved bool, gap int64, err error) {
+	if !cur.seg.sealed.Load() {
+		return cur.s.c.readOnly && cur.s.refresh(), 0, nil
+	}
+	end := cur.seg.end()
+	next := cur.s.segmentFor(end)
+	if next == cur.seg {
+		return false, 0, nil
+	}
+	if err := cur.enter(next); err != nil {
+		if errors.Is(err, errSegmentGone) {
+			return true, 0, nil // deleted meanwhile: segmentFor will skip it
+		}
+		return false, 0, err
+	}
+	return true, max(next.base-end, 0), nil
+}
+
+// fetch reads the next bytes of the segment: enough for want records at
+// the average size, and at least the whole next record.
+func (cur *cursor) fetch(limit int64, want int) ([]byte, error) {
+	avg := max(cur.avgSize, headerSize)
+	size := min(max(int64(want)*avg+avg, readChunk), maxReadChunk, limit-cur.pos)
+	buf, err := cur.readAt(size)
+	if err != nil || len(buf) < headerSize {
+		return buf, err
+	}
+	if h, ok := parseHeader(buf); ok && h.recordSize() > size && cur.pos+h.recordSize() <= limit {
+		return cur.readAt(h.recordSize())
+	}
+	return buf, nil
+}
+
+func (cur *cursor) readAt(size int64) ([]byte, error) {
+	buf := make([]byte, size)
+	if _, err := cur.f.ReadAt(buf, cur.pos); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("read %s at offset %d: %w", cur.seg.path, cur.pos, err)
+	}
+	return buf, nil
+}
+
+// decode turns the complete records at the start of buf into messages and
+// advances the cursor past them. Payloads alias buf (or are freshly
+// decompressed); buf is never reused. At damage it steps over it and
+// returns, so the caller fetches from the new position.
+func (cur *cursor) decode(buf []byte, max int, out []StreamMessage) (_ []StreamMessage, got int) {
+	s := cur.s
+	off := 0
+	for got < max && off < len(buf) {
+		st, payload := recOK, []byte(nil)
+		hdr, ok := header{}, false
+		if len(buf)-off >= headerSize {
+			hdr, ok = parseHeader(buf[off:])
+		}
+		size := int(hdr.recordSize())
+		switch {
+		case len(buf)-off < headerSize || ok && len(buf)-off < size:
+			if off > 0 {
+				return out, got // incomplete in this read: the next read starts here
+			}
+			st = recShort // a whole record does not fit in the committed data
+		case !ok:
+			st = recBadHeader
+		case !checksumOK(hdr, buf[off:off+size]):
+			st = recBadChecksum
+		default:
+			var err error
+			if payload, err = decodePayload(buf[off+headerSize:off+size], hdr.flags); err != nil {
+				st = recBadChecksum // intact bytes that do not decode: treated as damage
+			}
+		}
+		if st != recOK {
+			cur.stepOverDamage(newScanner(cur.f, cur.seg.size.Load()), hdr, st)
+			return out, got
+		}
+		out = append(out, StreamMessage{Stream: s.name, ID: MessageID{EntryNumber: cur.entry, ShardID: s.key.shard}, Data: payload})
+		off += size
+		cur.pos += int64(size)
+		cur.entry++
+		got++
+		cur.avgSize = (cur.avgSize*7 + int64(size)) / 8
+	}
+	return out, got
+}

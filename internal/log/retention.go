@@ -1,0 +1,348 @@
+// Copyright The Comet Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package log // import "github.com/comet-otel/comet/internal/log"
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// retryFullEvery is how often a blocked Append re-runs retention when no
+// acknowledgement in this process woke it (consumers in other processes).
+const retryFullEvery = 100 * time.Millisecond
+
+// spaceState coordinates appends waiting for space with the events that
+// free it: acknowledgements and deletions.
+type spaceState struct {
+	mu      sync.Mutex // serialises retention runs
+	lastRun time.Time
+	lastAck int64
+
+	acks  atomic.Int64 // acknowledgements so far: a changed count may free space
+	freed notifier     // signalled when retention deleted something or a group acked
+}
+
+func (sp *spaceState) init() {}
+
+// acked records an acknowledgement in this process.
+func (sp *spaceState) acked() {
+	sp.acks.Add(1)
+	sp.freed.notify()
+}
+
+func (sp *spaceState) wakeAll() { sp.freed.notify() }
+
+// overBudget reports whether appending n bytes to s would exceed a budget.
+func (c *Client) overBudget(s *shard, n int64) bool {
+	r := &c.cfg.Retention
+	return r.MaxTotalSize > 0 && c.diskBytes.Load()+n > r.MaxTotalSize ||
+		r.MaxShardSize > 0 && s.bytes.Load()+n > r.MaxShardSize
+}
+
+// admit applies the full policy before an append of n bytes to s.
+func (c *Client) admit(ctx context.Context, s *shard, n int64) error {
+	r := &c.cfg.Retention
+	if r.MaxTotalSize == 0 && r.MaxShardSize == 0 {
+		return nil
+	}
+	if budget := min(nonZero(r.MaxTotalSize), nonZero(r.MaxShardSize)); n > budget {
+		return fmt.Errorf("%w: a batch of %d bytes can never fit the retention budget of %d bytes", ErrEntryTooLarge, n, budget)
+	}
+	waited := false
+	for {
+		if !c.overBudget(s, n) {
+			return nil
+		}
+		wake := c.space.freed.wait()
+		c.runRetention(true)
+		if !c.overBudget(s, n) {
+			return nil
+		}
+		switch r.WhenFull {
+		case FullReject:
+			c.stats.fullRejections.Add(1)
+			return fmt.Errorf("%w: %s holds %d bytes (budget %d); consumers have not acknowledged enough to free a segment",
+				ErrFull, c.dir, c.diskBytes.Load(), r.MaxTotalSize)
+		case FullDropOldest:
+			if !c.dropOldest(s) {
+				c.stats.fullRejections.Add(1)
+				return fmt.Errorf("%w: nothing left to drop in %s", ErrFull, c.dir)
+			}
+		case FullBlock:
+			if !waited {
+				c.stats.fullWaits.Add(1)
+				waited = true
+			}
+			if err := c.waitForSpace(ctx, wake); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func nonZero(v int64) int64 {
+	if v == 0 {
+		return 1<<63 - 1
+	}
+	return v
+}
+
+// waitForSpace blocks until something may have freed space.
+func (c *Client) waitForSpace(ctx context.Context, wake <-chan struct{}) error {
+	t := time.NewTimer(retryFullEvery)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("%w: waited for space until the context ended: %w", ErrFull, ctx.Err())
+	case <-c.stop:
+		return ErrClosed
+	case <-wake:
+	case <-t.C:
+	}
+	return nil
+}
+
+// ForceRetentionCleanup applies retention now instead of at the next
+// CleanupInterval.
+func (c *Client) ForceRetentionCleanup() {
+	if !c.readOnly && !c.closed.Load() {
+		c.runRetention(false)
+	}
+}
+
+// runRetention deletes the sealed segments that retention allows. Under
+// pressure (an append is over budget) repeated calls within a few
+// milliseconds with no acknowledgement in between return at once.
+func (c *Client) runRetention(pressure bool) {
+	sp := &c.space
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	acks := sp.acks.Load()
+	if pressure && acks == sp.lastAck && time.Since(sp.lastRun) < 10*time.Millisecond {
+		return
+	}
+	sp.lastRun, sp.lastAck = time.Now(), acks
+	now := time.Now()
+	for _, s := range c.allShards() {
+		c.cleanShard(s, now)
+	}
+	if c.cfg.Retention.MaxTotalSize > 0 {
+		for c.diskBytes.Load() > c.cfg.Retention.MaxTotalSize && c.deleteGloballyOldest(now) {
+		}
+	}
+}
+
+// cleanShard deletes the shard's oldest sealed segments while they are
+// expired, the shard is over its budget, or (DeleteConsumed) every group
+// has acknowledged them, and retention allows it.
+func (c *Client) cleanShard(s *shard, now time.Time) {
+	r := &c.cfg.Retention
+	for {
+		segs := s.segments()
+		if len(segs) <= r.MinFilesToKeep {
+			return
+		}
+		oldest := segs[0]
+		var allowed bool
+		var err error
+		reason := "max_age"
+		switch {
+		case r.MaxAge > 0 && now.Sub(time.Unix(0, oldest.maxTs.Load())) > r.MaxAge:
+			allowed, err = c.deletionAllowed(s, oldest, now)
+		case r.MaxShardSize > 0 && s.bytes.Load() > r.MaxShardSize:
+			reason = "max_shard_size"
+			allowed, err = c.deletionAllowed(s, oldest, now)
+		case r.DeleteConsumed:
+			reason = "consumed"
+			allowed, err = consumedByAll(s, oldest)
+		}
+		if err != nil || !allowed {
+			return
+		}
+		if err := c.removeSegment(s, oldest, reason); err != nil {
+			return
+		}
+	}
+}
+
+// kickRetention asks the background retention loop to run soon.
+func (c *Client) kickRetention() {
+	select {
+	case c.retentionKick <- struct{}{}:
+	default:
+	}
+}
+
+// retentionLoop runs retention every CleanupInterval and when kicked.
+func (c *Client) retentionLoop() {
+	defer c.bg.Done()
+	t := time.NewTicker(c.cfg.Retention.CleanupInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+		case <-c.retentionKick:
+		}
+		c.runRetention(false)
+	}
+}
+
+// deleteGloballyOldest deletes the oldest deletable first segment among
+// all shards, for the total budget. It reports whether it deleted one.
+func (c *Client) deleteGloballyOldest(now time.Time) bool {
+	candidates := c.oldestSegments()
+	for _, cand := range candidates {
+		if len(cand.s.segments()) <= c.cfg.Retention.MinFilesToKeep {
+			continue
+		}
+		if ok, err := c.deletionAllowed(cand.s, cand.seg, now); err == nil && ok {
+			return c.removeSegment(cand.s, cand.seg, "retention") == nil
+		}
+	}
+	return false
+}
+
+type shardSegment struct {
+	s   *shard
+	seg *segment
+}
+
+// oldestSegments returns each shard's first segment, oldest data first.
+func (c *Client) oldestSegments() []shardSegment {
+	var out []shardSegment
+	for _, s := range c.allShards() {
+		if segs := s.segments(); len(segs) > 0 && segs[0].size.Load() > 0 {
+			out = append(out, shardSegment{s, segs[0]})
+		}
+	}
+	slices.SortFunc(out, func(a, b shardSegment) int {
+		return cmp.Compare(a.seg.minTs.Load(), b.seg.minTs.Load())
+	})
+	return out
+}
+
+// deletionAllowed applies ProtectUnconsumed and ForceDeleteAfter to a
+// sealed segment. The offsets it relies on are made durable first, so
+// after a power loss no group's offset points before a deleted segment
+// because of this deletion.
+func (c *Client) deletionAllowed(s *shard, seg *segment, now time.Time) (bool, error) {
+	r := &c.cfg.Retention
+	if !seg.sealed.Load() {
+		return false, nil
+	}
+	if r.ForceDeleteAfter > 0 && now.Sub(time.Unix(0, seg.maxTs.Load())) > r.ForceDeleteAfter {
+		return true, nil
+	}
+	if !r.ProtectUnconsumed {
+		return true, nil
+	}
+	return consumedByAll(s, seg)
+}
+
+// consumedByAll reports whether every group of the shard has acknowledged
+// all of seg. A shard no group has read is unconsumed.
+func consumedByAll(s *shard, seg *segment) (bool, error) {
+	groups, err := s.groups.onDisk(true)
+	if err != nil {
+		return false, err
+	}
+	if len(groups) == 0 {
+		return false, nil
+	}
+	for _, g := range groups {
+		if g.offset.Load() < seg.end() {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// dropOldest deletes the oldest segment for FullDropOldest, consumed or
+// not: of the shard when its own budget is exceeded, else of the whole
+// directory. An active segment is sealed first so it can go. It reports
+// whether anything was deleted.
+func (c *Client) dropOldest(s *shard) bool {
+	c.space.mu.Lock()
+	defer c.space.mu.Unlock()
+	var victim shardSegment
+	if r := &c.cfg.Retention; r.MaxShardSize > 0 && s.bytes.Load() > r.MaxShardSize {
+		victim = shardSegment{s, s.segments()[0]}
+	} else if all := c.oldestSegments(); len(all) > 0 {
+		victim = all[0]
+	} else {
+		return false
+	}
+	if victim.seg.size.Load() == 0 {
+		return false
+	}
+	if !victim.seg.sealed.Load() && !victim.s.sealActive() {
+		return false
+	}
+	return c.removeSegment(victim.s, victim.seg, "drop_oldest") == nil
+}
+
+// sealActive rotates a non-empty active segment so retention may delete
+// it. It reports whether it did.
+func (s *shard) sealActive() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.w == nil || s.active().size.Load() == 0 {
+		return false
+	}
+	if err := s.rotate(); err != nil {
+		s.c.log.Warn("Could not seal the active segment to free space", zap.String("stream", s.name), zap.Error(err))
+		return false
+	}
+	return true
+}
+
+// removeSegment deletes a sealed segment and its index, counting entries
+// that some group had not acknowledged.
+func (c *Client) removeSegment(s *shard, seg *segment, reason string) error {
+	s.segMu.Lock()
+	i := slices.Index(s.segs, seg)
+	if i < 0 || i == len(s.segs)-1 {
+		s.segMu.Unlock()
+		return errors.New("segment is not deletable")
+	}
+	s.segs = slices.Delete(s.segs, i, i+1)
+	s.segMu.Unlock()
+	seg.markGone()
+
+	if err := os.Remove(seg.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		c.stats.errors.Add(1)
+		c.log.Error("Could not delete segment", zap.String("file", seg.path), zap.Error(err))
+	}
+	if err := os.Remove(seg.idxPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+		c.log.Warn("Could not delete segment index", zap.String("file", seg.idxPath), zap.Error(err))
+	}
+	if err := syncDir(s.dir); err != nil {
+		c.log.Warn("Directory sync after deletion failed", zap.String("dir", s.dir), zap.Error(err))
+	}
+	size, count := seg.size.Load(), seg.count.Load()
+	s.bytes.Add(-size)
+	c.diskBytes.Add(-size)
+	c.stats.deletedFiles.Add(1)
+	c.stats.deletedEntries.Add(count)
+	dropped := s.groups.noteDeleted(seg)
+	if dropped > 0 {
+		c.stats.droppedUnconsumed.Add(dropped)
+		c.log.Error("Deleted entries a consumer group had not acknowledged",
+			zap.String("file", seg.path), zap.String("reason", reason), zap.Int64("entries", dropped))
+	}
+	c.log.Debug("Deleted segment", zap.String("file", seg.path), zap.String("reason", reason), zap.Int64("entries", count))
+	c.space.freed.notify()
+	return nil
+}

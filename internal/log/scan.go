@@ -1,0 +1,160 @@
+// Copyright The Comet Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package log // import "github.com/comet-otel/comet/internal/log"
+
+import (
+	"errors"
+	"io"
+)
+
+// recStatus is what the scanner found at a position.
+type recStatus int
+
+const (
+	recOK          recStatus = iota
+	recBadChecksum           // header plausible, record within bounds, checksum wrong
+	recBadHeader             // header fields no writer produces: length unknown
+	recShort                 // header or record runs past the end of the data
+)
+
+func (s recStatus) reason() string {
+	switch s {
+	case recBadChecksum:
+		return "checksum mismatch"
+	case recBadHeader:
+		return "invalid header"
+	case recShort:
+		return "record runs past the end of the data (torn write)"
+	}
+	return "ok"
+}
+
+const scanChunk = 256 << 10
+
+// scanner reads records from a segment file through a reusable buffer.
+type scanner struct {
+	r      io.ReaderAt
+	limit  int64 // readable bytes
+	buf    []byte
+	bufOff int64 // file offset of buf[0]
+	n      int   // valid bytes in buf
+}
+
+func newScanner(r io.ReaderAt, limit int64) *scanner {
+	return &scanner{r: r, limit: limit}
+}
+
+// fill makes [pos, pos+want) available in the buffer. want must fit in limit.
+func (sc *scanner) fill(pos int64, want int) error {
+	if pos >= sc.bufOff && pos+int64(want) <= sc.bufOff+int64(sc.n) {
+		return nil
+	}
+	size := max(want, scanChunk)
+	if rest := sc.limit - pos; int64(size) > rest {
+		size = int(rest)
+	}
+	if cap(sc.buf) < size {
+		sc.buf = make([]byte, size)
+	}
+	sc.buf = sc.buf[:size]
+	n, err := sc.r.ReadAt(sc.buf, pos)
+	if n < want {
+		if err == nil || errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		sc.n = 0
+		return err
+	}
+	sc.bufOff, sc.n = pos, n
+	return nil
+}
+
+// at examines the record starting at pos. rec (header and payload) is
+// valid until the next call. err is an I/O error, never corruption.
+func (sc *scanner) at(pos int64) (h header, rec []byte, st recStatus, err error) {
+	if pos+headerSize > sc.limit {
+		return h, nil, recShort, nil
+	}
+	if err := sc.fill(pos, headerSize); err != nil {
+		return h, nil, recShort, err
+	}
+	off := int(pos - sc.bufOff)
+	h, ok := parseHeader(sc.buf[off : off+headerSize])
+	if !ok {
+		return h, nil, recBadHeader, nil
+	}
+	size := h.recordSize()
+	if pos+size > sc.limit {
+		return h, nil, recShort, nil
+	}
+	if err := sc.fill(pos, int(size)); err != nil {
+		return h, nil, recShort, err
+	}
+	off = int(pos - sc.bufOff)
+	rec = sc.buf[off : off+int(size)]
+	if !checksumOK(h, rec) {
+		return h, rec, recBadChecksum, nil
+	}
+	return h, rec, recOK, nil
+}
+
+// skippable reports whether a record with a bad checksum at pos can be
+// stepped over: its length field is trusted only when a valid record
+// starts right after it. A damaged last record is never skippable: it is
+// a torn tail.
+func (sc *scanner) skippable(pos int64, h header) bool {
+	next := pos + h.recordSize()
+	if next >= sc.limit {
+		return false
+	}
+	_, _, st, err := sc.at(next)
+	return err == nil && st == recOK
+}
+
+// scanResult is what a full scan of a segment found.
+type scanResult struct {
+	validEnd   int64 // end of the last record kept
+	count      int64 // records kept, skipped damaged ones included
+	minTs      int64
+	maxTs      int64
+	stopStatus recStatus // why the scan stopped before limit (recOK: it did not)
+	skipped    []int64   // offsets of damaged records stepped over
+}
+
+// scanSegment walks the records of a segment in [start, limit), the first
+// of them having relative entry number rel0, adding index points to x.
+// It stops at the first damage it cannot step over: the caller truncates
+// there (writer) or waits for more data (reader). count in the result is
+// the number of records walked.
+func scanSegment(r io.ReaderAt, start, rel0, limit int64, x *sparseIndex) (scanResult, error) {
+	sc := newScanner(r, limit)
+	res := scanResult{validEnd: start}
+	pos, rel := start, rel0
+	for pos < limit {
+		h, _, st, err := sc.at(pos)
+		if err != nil {
+			return res, err
+		}
+		if st == recBadChecksum && sc.skippable(pos, h) {
+			res.skipped = append(res.skipped, pos)
+			// The timestamp of a damaged record is not trusted: the point
+			// borrows the previous one so index times stay ordered.
+			h.ts = res.maxTs
+		} else if st != recOK {
+			res.stopStatus = st
+			break
+		}
+		if x.wants(rel) {
+			x.add(indexPoint{rel: rel, pos: pos, ts: h.ts})
+		}
+		if rel == rel0 || h.ts < res.minTs {
+			res.minTs = h.ts
+		}
+		res.maxTs = max(res.maxTs, h.ts)
+		pos += h.recordSize()
+		rel++
+	}
+	res.validEnd, res.count = pos, rel-rel0
+	return res, nil
+}

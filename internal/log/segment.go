@@ -1,0 +1,155 @@
+// Copyright The Comet Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package log // import "github.com/comet-otel/comet/internal/log"
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+const (
+	segmentPrefix = "log-"
+	segmentSuffix = ".comet"
+	indexSuffix   = ".index"
+	tempSuffix    = ".tmp"
+)
+
+func segmentFileName(base int64) string {
+	return fmt.Sprintf("%s%016d%s", segmentPrefix, base, segmentSuffix)
+}
+func indexFileName(base int64) string {
+	return fmt.Sprintf("%s%016d%s", segmentPrefix, base, indexSuffix)
+}
+
+// parseSegmentFileName reads the base entry number from "log-%016d.comet".
+func parseSegmentFileName(name string) (int64, bool) {
+	digits, ok := strings.CutPrefix(name, segmentPrefix)
+	if !ok {
+		return 0, false
+	}
+	digits, ok = strings.CutSuffix(digits, segmentSuffix)
+	if !ok || len(digits) != 16 {
+		return 0, false
+	}
+	base, err := strconv.ParseInt(digits, 10, 64)
+	return base, err == nil && base >= 0
+}
+
+var errSegmentGone = errors.New("segment was deleted")
+
+// segment is one file of a shard's log: the records of entries base,
+// base+1, ... A segment is active (the writer appends to it) until it is
+// sealed; sealed segments never change. The published fields are atomics
+// so readers need no lock: they read records in [0, size).
+type segment struct {
+	base    int64
+	path    string
+	idxPath string
+	index   *sparseIndex
+
+	size   atomic.Int64 // bytes of complete, committed records
+	count  atomic.Int64 // records in [0, size)
+	minTs  atomic.Int64
+	maxTs  atomic.Int64
+	sealed atomic.Bool
+
+	// Read handle, opened on first use and closed when the last reader
+	// releases it, so a deleted segment's disk space is freed once readers
+	// move on and idle segments hold no descriptor.
+	fmu     sync.Mutex
+	f       *os.File
+	refs    int
+	gone    bool
+	damaged map[int64]bool // offsets of damage already reported
+}
+
+func newSegment(dir string, base int64, index *sparseIndex) *segment {
+	s := &segment{
+		base:    base,
+		path:    filepath.Join(dir, segmentFileName(base)),
+		idxPath: filepath.Join(dir, indexFileName(base)),
+		index:   index,
+	}
+	s.minTs.Store(0)
+	return s
+}
+
+// end is the entry number after the segment's last record.
+func (s *segment) end() int64 { return s.base + s.count.Load() }
+
+// summary is the segment's state as an index file records it.
+func (s *segment) summary() segmentSummary {
+	return segmentSummary{size: s.size.Load(), count: s.count.Load(), minTs: s.minTs.Load(), maxTs: s.maxTs.Load()}
+}
+
+// noteTimestamp widens the segment's time bounds. Only the writer (or the
+// single scan at open) calls it.
+func (s *segment) noteTimestamp(ts int64) {
+	if s.count.Load() == 0 || ts < s.minTs.Load() {
+		s.minTs.Store(ts)
+	}
+	if ts > s.maxTs.Load() {
+		s.maxTs.Store(ts)
+	}
+}
+
+// acquire returns a read handle; release it when done.
+func (s *segment) acquire() (*os.File, error) {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	if s.f == nil {
+		if s.gone {
+			return nil, errSegmentGone
+		}
+		f, err := os.Open(s.path)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, errSegmentGone
+			}
+			return nil, err
+		}
+		s.f = f
+	}
+	s.refs++
+	return s.f, nil
+}
+
+func (s *segment) release() {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	s.refs--
+	if s.refs == 0 && s.f != nil {
+		_ = s.f.Close() // read-only descriptor: nothing to lose
+		s.f = nil
+	}
+}
+
+// markGone stops new readers; current ones keep their descriptor.
+func (s *segment) markGone() {
+	s.fmu.Lock()
+	s.gone = true
+	s.fmu.Unlock()
+}
+
+// noteDamage records that damage at offset pos was reported, and says
+// whether this is the first time, so each damaged place is logged and
+// counted once however often it is read.
+func (s *segment) noteDamage(pos int64) bool {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	if s.damaged == nil {
+		s.damaged = map[int64]bool{}
+	}
+	if s.damaged[pos] {
+		return false
+	}
+	s.damaged[pos] = true
+	return true
+}

@@ -1,0 +1,230 @@
+// Copyright The Comet Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package log // import "github.com/comet-otel/comet/internal/log"
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// batch is a set of entries encoded as consecutive records, ready for one
+// write. Batches are pooled so the append path does not allocate per entry.
+type batch struct {
+	buf    []byte
+	starts []int // offset of each record in buf
+	ts     int64
+	raw    int64 // entry bytes before compression
+	zipped int64 // entries stored compressed
+}
+
+var batchPool = sync.Pool{New: func() any { return new(batch) }}
+
+// maxPooledBatch keeps one huge batch from pinning its memory in the pool.
+const maxPooledBatch = 8 << 20
+
+// encodeBatch encodes entries (compressing where configured) with one
+// timestamp. It runs outside the shard lock.
+func encodeBatch(entries [][]byte, ts int64, cfg *CompressionConfig) *batch {
+	b := batchPool.Get().(*batch)
+	b.buf, b.starts, b.ts, b.raw, b.zipped = b.buf[:0], b.starts[:0], ts, 0, 0
+	total := 0
+	for _, e := range entries {
+		total += headerSize + len(e)
+	}
+	b.buf = slices.Grow(b.buf, total)
+	var zero [headerSize]byte
+	for _, e := range entries {
+		start := len(b.buf)
+		b.starts = append(b.starts, start)
+		b.buf = append(b.buf, zero[:]...)
+		var flags byte
+		b.buf, flags = appendPayload(b.buf, e, cfg)
+		putHeader(b.buf[start:], ts, flags)
+		b.raw += int64(len(e))
+		if flags != codecRawFlag {
+			b.zipped++
+		}
+	}
+	return b
+}
+
+func (b *batch) free() {
+	if cap(b.buf) <= maxPooledBatch {
+		batchPool.Put(b)
+	}
+}
+
+// append writes entries to the shard and applies the durability policy.
+func (s *shard) append(ctx context.Context, entries [][]byte) ([]MessageID, error) {
+	c := s.c
+	for i, e := range entries {
+		if len(e) > c.cfg.Storage.MaxEntrySize {
+			return nil, fmt.Errorf("%w: entry %d of the batch for %s is %d bytes, above Storage.MaxEntrySize (%d); nothing was written",
+				ErrEntryTooLarge, i, s.name, len(e), c.cfg.Storage.MaxEntrySize)
+		}
+	}
+	b := encodeBatch(entries, time.Now().UnixNano(), &c.cfg.Compression)
+	defer b.free()
+	if err := c.admit(ctx, s, int64(len(b.buf))); err != nil {
+		return nil, err
+	}
+	first, pos, err := s.write(b)
+	if err != nil {
+		c.stats.errors.Add(1)
+		return nil, err
+	}
+	c.stats.noteAppend(len(entries), b)
+	s.wake.notify()
+	if err := s.applyDurability(pos); err != nil {
+		return nil, err
+	}
+	ids := make([]MessageID, len(entries))
+	for i := range ids {
+		ids[i] = MessageID{EntryNumber: first + int64(i), ShardID: s.key.shard}
+	}
+	return ids, nil
+}
+
+// applyDurability waits, per the sync mode, for the fsync covering an
+// append that ended at written position pos.
+func (s *shard) applyDurability(pos int64) error {
+	cfg := &s.c.cfg.Durability
+	switch cfg.Mode {
+	case SyncAlways:
+		return s.waitSynced(pos)
+	case SyncInterval:
+		if cfg.MaxPendingEntries > 0 && s.unsyncedEntries() >= int64(cfg.MaxPendingEntries) {
+			return s.waitSynced(pos)
+		}
+	}
+	return nil
+}
+
+// write appends the batch's records under the shard lock and returns the
+// first entry number and the written position after the batch.
+func (s *shard) write(b *batch) (first, pos int64, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.w == nil {
+		return 0, 0, ErrClosed
+	}
+	if s.broken != nil {
+		if err := s.repair(); err != nil {
+			return 0, 0, err
+		}
+	}
+	seg := s.active()
+	size := seg.size.Load()
+	if size > 0 && size+int64(len(b.buf)) > s.c.cfg.Storage.MaxFileSize {
+		if err := s.rotate(); err != nil {
+			return 0, 0, err
+		}
+		seg, size = s.active(), 0
+	}
+	if _, err := s.w.Write(b.buf); err != nil {
+		s.undoWrite(seg, size)
+		return 0, 0, fmt.Errorf("append to %s at offset %d: %w", seg.path, size, err)
+	}
+	n := int64(len(b.starts))
+	rel0 := seg.count.Load()
+	s.indexBatch(seg, b, rel0, size)
+	seg.noteTimestamp(b.ts)
+	seg.count.Store(rel0 + n)
+	seg.size.Store(size + int64(len(b.buf)))
+	first = s.next.Load()
+	s.next.Store(first + n)
+	s.bytes.Add(int64(len(b.buf)))
+	s.c.diskBytes.Add(int64(len(b.buf)))
+	return first, s.dur.written.Add(int64(len(b.buf))), nil
+}
+
+// indexBatch adds the index points that fall inside the batch.
+func (s *shard) indexBatch(seg *segment, b *batch, rel0, segPos int64) {
+	x := seg.index
+	n := int64(len(b.starts))
+	for rel := (rel0 + x.step - 1) / x.step * x.step; rel < rel0+n; rel += x.step {
+		x.add(indexPoint{rel: rel, pos: segPos + int64(b.starts[rel-rel0]), ts: b.ts})
+	}
+}
+
+// undoWrite removes what a failed write may have left (a partial record),
+// so the next append follows the last complete record.
+func (s *shard) undoWrite(seg *segment, size int64) {
+	if err := s.w.Truncate(size); err != nil {
+		s.broken = fmt.Errorf("undo failed write in %s at offset %d: %w", seg.path, size, err)
+		s.c.log.Error("Could not undo a failed write; appends to this stream fail until it succeeds",
+			zap.String("file", seg.path), zap.Int64("offset", size), zap.Error(err))
+	}
+}
+
+// repair retries undoing a failed write.
+func (s *shard) repair() error {
+	seg := s.active()
+	if err := s.w.Truncate(seg.size.Load()); err != nil {
+		return fmt.Errorf("%w (retry: %v)", s.broken, err)
+	}
+	s.broken = nil
+	return nil
+}
+
+// rotate seals the active segment and starts a new one. Under interval
+// and always the finished segment is fsynced here (it is mostly synced
+// already); under none that happens in the background. Its index file
+// and the directory are written and synced in the background.
+func (s *shard) rotate() error {
+	old := s.active()
+	seg, w, err := s.createSegment(s.next.Load())
+	if err != nil {
+		return err
+	}
+	syncNow := s.c.cfg.Durability.Mode != SyncNone
+	d := &s.dur
+	d.syncMu.Lock()
+	oldW := s.w
+	var syncErr error
+	if syncNow {
+		syncErr = s.c.timedSync(oldW, s.name)
+	}
+	s.w = w
+	d.syncMu.Unlock()
+	if syncNow && syncErr == nil {
+		d.markSynced(d.written.Load(), s.next.Load())
+	}
+	// Publish the new segment before sealing the old: a reader that finds
+	// the old one sealed moves on to the next.
+	s.segMu.Lock()
+	s.segs = append(s.segs, seg)
+	s.segMu.Unlock()
+	old.sealed.Store(true)
+	s.c.stats.rotations.Add(1)
+	s.c.sealInBackground(s, old, oldW, !syncNow)
+	return nil
+}
+
+// sealInBackground finishes a rotated segment: fsync (when rotation did
+// not), close the writer handle, write the index file, sync the directory.
+func (c *Client) sealInBackground(s *shard, seg *segment, w *os.File, needSync bool) {
+	c.bg.Add(1)
+	go func() {
+		defer c.bg.Done()
+		if needSync {
+			_ = c.timedSync(w, s.name) // counted and logged inside
+		}
+		if err := w.Close(); err != nil {
+			c.stats.errors.Add(1)
+			c.log.Error("Closing sealed segment failed", zap.String("file", seg.path), zap.Error(err))
+		}
+		s.writeIndex(seg)
+		if err := syncDir(s.dir); err != nil {
+			c.stats.errors.Add(1)
+			c.log.Warn("Directory sync after rotation failed", zap.String("dir", s.dir), zap.Error(err))
+		}
+	}()
+}
