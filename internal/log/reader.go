@@ -31,6 +31,9 @@ type cursor struct {
 	pos     int64 // byte offset of entry in seg
 	entry   int64
 	avgSize int64 // recent average record size, for sizing reads
+
+	track bool       // record the location of each decoded message in locs
+	locs  []Location // (for Scan)
 }
 
 func (cur *cursor) close() {
@@ -223,7 +226,11 @@ func (cur *cursor) decode(buf []byte, max int, out []StreamMessage) (_ []StreamM
 			cur.stepOverDamage(newScanner(cur.f, cur.seg.size.Load()), hdr, st)
 			return out, got
 		}
-		out = append(out, StreamMessage{Stream: s.name, ID: MessageID{EntryNumber: cur.entry, ShardID: s.key.shard}, Data: payload})
+		id := MessageID{EntryNumber: cur.entry, ShardID: s.key.shard}
+		out = append(out, StreamMessage{Stream: s.name, ID: id, Data: payload})
+		if cur.track {
+			cur.locs = append(cur.locs, Location{ID: id, Segment: cur.seg.base, Offset: cur.pos, Size: int64(size)})
+		}
 		off += size
 		cur.pos += int64(size)
 		cur.entry++

@@ -136,10 +136,65 @@ func (c *Client) runRetention(pressure bool) {
 	for _, s := range c.allShards() {
 		c.cleanShard(s, now)
 	}
-	if c.cfg.Retention.MaxTotalSize > 0 {
-		for c.diskBytes.Load() > c.cfg.Retention.MaxTotalSize && c.deleteGloballyOldest(now) {
+	c.enforceTotalBudget(now)
+	if c.overAnyBudget() || !pressure && c.cfg.Retention.DeleteConsumed {
+		// Data still sits in active segments that retention cannot delete:
+		// seal those every group has fully acknowledged (under pressure, or
+		// when idle for DeleteConsumed) and try again.
+		if c.sealConsumedActives(pressure, now) {
+			for _, s := range c.allShards() {
+				c.cleanShard(s, now)
+			}
+			c.enforceTotalBudget(now)
 		}
 	}
+}
+
+// enforceTotalBudget deletes the oldest deletable segments while the
+// directory is over MaxTotalSize.
+func (c *Client) enforceTotalBudget(now time.Time) {
+	if max := c.cfg.Retention.MaxTotalSize; max > 0 {
+		for c.diskBytes.Load() > max && c.deleteGloballyOldest(now) {
+		}
+	}
+}
+
+// overAnyBudget reports whether the directory or any shard is over budget.
+func (c *Client) overAnyBudget() bool {
+	r := &c.cfg.Retention
+	if r.MaxTotalSize > 0 && c.diskBytes.Load() > r.MaxTotalSize {
+		return true
+	}
+	if r.MaxShardSize > 0 {
+		for _, s := range c.allShards() {
+			if s.bytes.Load() > r.MaxShardSize {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// sealConsumedActives rotates active segments that every group has fully
+// acknowledged, so retention can delete them: all of them under budget
+// pressure, and otherwise those idle for a cleanup interval. It reports
+// whether it sealed any.
+func (c *Client) sealConsumedActives(pressure bool, now time.Time) bool {
+	sealed := false
+	for _, s := range c.allShards() {
+		active := s.active()
+		if active.size.Load() == 0 {
+			continue
+		}
+		idle := now.Sub(time.Unix(0, active.maxTs.Load())) > c.cfg.Retention.CleanupInterval
+		if !pressure && !idle {
+			continue
+		}
+		if ok, err := consumedUpTo(s, s.next.Load()); err == nil && ok && s.sealActive() {
+			sealed = true
+		}
+	}
+	return sealed
 }
 
 // cleanShard deletes the shard's oldest sealed segments while they are
@@ -254,6 +309,12 @@ func (c *Client) deletionAllowed(s *shard, seg *segment, now time.Time) (bool, e
 // consumedByAll reports whether every group of the shard has acknowledged
 // all of seg. A shard no group has read is unconsumed.
 func consumedByAll(s *shard, seg *segment) (bool, error) {
+	return consumedUpTo(s, seg.end())
+}
+
+// consumedUpTo reports whether every group of the shard has acknowledged
+// every entry before end, making the offsets it relies on durable.
+func consumedUpTo(s *shard, end int64) (bool, error) {
 	groups, err := s.groups.onDisk(true)
 	if err != nil {
 		return false, err
@@ -262,7 +323,7 @@ func consumedByAll(s *shard, seg *segment) (bool, error) {
 		return false, nil
 	}
 	for _, g := range groups {
-		if g.offset.Load() < seg.end() {
+		if g.offset.Load() < end {
 			return false, nil
 		}
 	}

@@ -63,26 +63,8 @@ func (b *batch) free() {
 
 // append writes entries to the shard and applies the durability policy.
 func (s *shard) append(ctx context.Context, entries [][]byte) ([]MessageID, error) {
-	c := s.c
-	for i, e := range entries {
-		if len(e) > c.cfg.Storage.MaxEntrySize {
-			return nil, fmt.Errorf("%w: entry %d of the batch for %s is %d bytes, above Storage.MaxEntrySize (%d); nothing was written",
-				ErrEntryTooLarge, i, s.name, len(e), c.cfg.Storage.MaxEntrySize)
-		}
-	}
-	b := encodeBatch(entries, time.Now().UnixNano(), &c.cfg.Compression)
-	defer b.free()
-	if err := c.admit(ctx, s, int64(len(b.buf))); err != nil {
-		return nil, err
-	}
-	first, pos, err := s.write(b)
+	first, err := s.appendWith(ctx, entries, nil)
 	if err != nil {
-		c.stats.errors.Add(1)
-		return nil, err
-	}
-	c.stats.noteAppend(len(entries), b)
-	s.wake.notify()
-	if err := s.applyDurability(pos); err != nil {
 		return nil, err
 	}
 	ids := make([]MessageID, len(entries))
@@ -90,6 +72,39 @@ func (s *shard) append(ctx context.Context, entries [][]byte) ([]MessageID, erro
 		ids[i] = MessageID{EntryNumber: first + int64(i), ShardID: s.key.shard}
 	}
 	return ids, nil
+}
+
+// onWritten learns where a batch was written: its first entry number, the
+// segment and the byte offset of its first record.
+type onWritten func(first int64, seg *segment, segPos int64, b *batch)
+
+// appendWith encodes, admits (full policy), writes and syncs a batch and
+// returns its first entry number. written, if set, is called after the
+// write and before the batch buffer is recycled.
+func (s *shard) appendWith(ctx context.Context, entries [][]byte, written onWritten) (int64, error) {
+	c := s.c
+	for i, e := range entries {
+		if len(e) > c.cfg.Storage.MaxEntrySize {
+			return 0, fmt.Errorf("%w: entry %d of the batch for %s is %d bytes, above Storage.MaxEntrySize (%d); nothing was written",
+				ErrEntryTooLarge, i, s.name, len(e), c.cfg.Storage.MaxEntrySize)
+		}
+	}
+	b := encodeBatch(entries, time.Now().UnixNano(), &c.cfg.Compression)
+	defer b.free()
+	if err := c.admit(ctx, s, int64(len(b.buf))); err != nil {
+		return 0, err
+	}
+	first, seg, segPos, pos, err := s.write(b)
+	if err != nil {
+		c.stats.errors.Add(1)
+		return 0, err
+	}
+	c.stats.noteAppend(len(entries), b)
+	s.wake.notify()
+	if written != nil {
+		written(first, seg, segPos, b)
+	}
+	return first, s.applyDurability(pos)
 }
 
 // applyDurability waits, per the sync mode, for the fsync covering an
@@ -107,30 +122,31 @@ func (s *shard) applyDurability(pos int64) error {
 	return nil
 }
 
-// write appends the batch's records under the shard lock and returns the
-// first entry number and the written position after the batch.
-func (s *shard) write(b *batch) (first, pos int64, err error) {
+// write appends the batch's records under the shard lock. It returns the
+// first entry number, the segment and offset of the first record, and the
+// written position after the batch (for group commit).
+func (s *shard) write(b *batch) (first int64, seg *segment, segPos, pos int64, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.w == nil {
-		return 0, 0, ErrClosed
+		return 0, nil, 0, 0, ErrClosed
 	}
 	if s.broken != nil {
 		if err := s.repair(); err != nil {
-			return 0, 0, err
+			return 0, nil, 0, 0, err
 		}
 	}
-	seg := s.active()
+	seg = s.active()
 	size := seg.size.Load()
 	if size > 0 && size+int64(len(b.buf)) > s.c.cfg.Storage.MaxFileSize {
 		if err := s.rotate(); err != nil {
-			return 0, 0, err
+			return 0, nil, 0, 0, err
 		}
 		seg, size = s.active(), 0
 	}
 	if _, err := s.w.Write(b.buf); err != nil {
 		s.undoWrite(seg, size)
-		return 0, 0, fmt.Errorf("append to %s at offset %d: %w", seg.path, size, err)
+		return 0, nil, 0, 0, fmt.Errorf("append to %s at offset %d: %w", seg.path, size, err)
 	}
 	n := int64(len(b.starts))
 	rel0 := seg.count.Load()
@@ -142,7 +158,7 @@ func (s *shard) write(b *batch) (first, pos int64, err error) {
 	s.next.Store(first + n)
 	s.bytes.Add(int64(len(b.buf)))
 	s.c.diskBytes.Add(int64(len(b.buf)))
-	return first, s.dur.written.Add(int64(len(b.buf))), nil
+	return first, seg, size, s.dur.written.Add(int64(len(b.buf))), nil
 }
 
 // indexBatch adds the index points that fall inside the batch.
