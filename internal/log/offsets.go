@@ -83,7 +83,7 @@ func (t *groupTable) init(s *shard) {
 // noteDeleted counts, per group, the entries of a deleted segment the
 // group had not acknowledged, and returns the largest such count.
 func (t *groupTable) noteDeleted(seg *segment) int64 {
-	groups, err := t.onDisk(false)
+	groups, err := t.onDisk()
 	if err != nil {
 		return 0
 	}
@@ -259,67 +259,79 @@ func (t *groupTable) closeAll() error {
 
 // onDisk returns every group of the shard with its current offset: groups
 // used in this process from memory, others (consumers in other processes)
-// from their files. Each file read from disk is fsynced first when
-// durable is set, so a deletion decided on it survives power loss.
-func (t *groupTable) onDisk(durable bool) ([]*groupOffset, error) {
-	entries, err := os.ReadDir(t.dir())
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
+// from their files.
+func (t *groupTable) onDisk() ([]*groupOffset, error) {
+	names, err := t.foreignFiles()
+	if err != nil {
 		return nil, err
 	}
-	var out []*groupOffset
-	seen := map[string]bool{}
-	for _, g := range t.loaded() {
-		if durable {
-			if err := g.sync(); err != nil {
-				return nil, err
+	out := t.loaded()
+	for _, name := range names {
+		path := filepath.Join(t.dir(), name)
+		b, err := os.ReadFile(path)
+		if err == nil {
+			var g groupOffset
+			var off int64
+			if g.name, off, _, err = decodeOffsetFile(b); err == nil {
+				g.path = path
+				g.offset.Store(off)
+				out = append(out, &g)
+				continue
 			}
 		}
-		out = append(out, g)
-		seen[filepath.Base(g.path)] = true
-	}
-	for _, e := range entries {
-		name := e.Name()
-		if seen[name] || !strings.HasPrefix(name, "g-") || !strings.HasSuffix(name, offsetFileExt) {
-			continue
-		}
-		path := filepath.Join(t.dir(), name)
-		g, err := readForeignGroup(path, durable)
-		if err != nil {
-			t.s.c.log.Warn("Ignoring unreadable consumer offset file", zap.String("file", path), zap.Error(err))
-			continue
-		}
-		out = append(out, g)
+		t.s.c.log.Warn("Ignoring unreadable consumer offset file", zap.String("file", path), zap.Error(err))
 	}
 	return out, nil
 }
 
-// readForeignGroup reads a group written by another process.
-func readForeignGroup(path string, durable bool) (*groupOffset, error) {
-	if durable {
-		if f, err := os.Open(path); err == nil {
-			err = datasync(f)
-			_ = f.Close()
-			if err != nil {
-				return nil, err
-			}
+// foreignFiles lists offset files of groups this process has not loaded.
+func (t *groupTable) foreignFiles() ([]string, error) {
+	entries, err := os.ReadDir(t.dir())
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	loaded := map[string]bool{}
+	for _, g := range t.loaded() {
+		loaded[filepath.Base(g.path)] = true
+	}
+	var names []string
+	for _, e := range entries {
+		name := e.Name()
+		if !loaded[name] && strings.HasPrefix(name, "g-") && strings.HasSuffix(name, offsetFileExt) {
+			names = append(names, name)
 		}
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
+	return names, nil
+}
+
+// syncFiles makes every group's offset file durable, including files of
+// consumers in other processes (an fsync flushes a file whoever wrote
+// it). Retention calls it before deleting a segment the offsets allow.
+func (t *groupTable) syncFiles() error {
+	if err := t.syncAll(); err != nil {
+		return err
 	}
-	name, off, _, err := decodeOffsetFile(b)
+	names, err := t.foreignFiles()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	g := &groupOffset{name: name, path: path}
-	g.offset.Store(off)
-	return g, nil
+	for _, name := range names {
+		f, err := os.Open(filepath.Join(t.dir(), name))
+		if err != nil {
+			continue // deleted meanwhile
+		}
+		err = datasync(f)
+		_ = f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // stats reports every group on the shard.
 func (t *groupTable) stats() []GroupStats {
-	groups, err := t.onDisk(false)
+	groups, err := t.onDisk()
 	if err != nil {
 		return nil
 	}

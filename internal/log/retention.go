@@ -313,9 +313,9 @@ func consumedByAll(s *shard, seg *segment) (bool, error) {
 }
 
 // consumedUpTo reports whether every group of the shard has acknowledged
-// every entry before end, making the offsets it relies on durable.
+// every entry before end.
 func consumedUpTo(s *shard, end int64) (bool, error) {
-	groups, err := s.groups.onDisk(true)
+	groups, err := s.groups.onDisk()
 	if err != nil {
 		return false, err
 	}
@@ -370,8 +370,17 @@ func (s *shard) sealActive() bool {
 }
 
 // removeSegment deletes a sealed segment and its index, counting entries
-// that some group had not acknowledged.
+// that some group had not acknowledged. The groups' offsets are made
+// durable first: deleting a consumed segment is then crash-atomic with
+// the offsets that allowed it (after power loss no offset points before
+// a segment that is gone because of them).
 func (c *Client) removeSegment(s *shard, seg *segment, reason string) error {
+	if err := s.groups.syncFiles(); err != nil {
+		c.stats.errors.Add(1)
+		c.log.Warn("Not deleting a segment: consumer offsets could not be made durable",
+			zap.String("file", seg.path), zap.Error(err))
+		return err
+	}
 	s.segMu.Lock()
 	i := slices.Index(s.segs, seg)
 	if i < 0 || i == len(s.segs)-1 {
