@@ -106,7 +106,7 @@ func (cur *cursor) skip(n int64) error {
 // once per damaged place.
 func (cur *cursor) stepOverDamage(sc *scanner, h header, st recStatus) {
 	seg, from, fromPos := cur.seg, cur.entry, cur.pos
-	if st == recBadChecksum && sc.skippable(cur.pos, h) {
+	if sc.skippable(cur.pos, h, st) {
 		cur.pos += h.recordSize()
 		cur.entry++
 	} else if p, ok := seg.index.after(cur.entry - seg.base); ok {

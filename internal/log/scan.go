@@ -99,17 +99,20 @@ func (sc *scanner) at(pos int64) (h header, rec []byte, st recStatus, err error)
 	return h, rec, recOK, nil
 }
 
-// skippable reports whether a record with a bad checksum at pos can be
-// stepped over: its length field is trusted only when a valid record
-// starts right after it. A damaged last record is never skippable: it is
-// a torn tail.
-func (sc *scanner) skippable(pos int64, h header) bool {
+// skippable reports whether a damaged record at pos (bad checksum, or a
+// header field no writer produces) can be stepped over: its length field
+// is trusted only when a valid record starts right after it. A damaged
+// last record is never skippable: it is a torn tail.
+func (sc *scanner) skippable(pos int64, h header, st recStatus) bool {
+	if st != recBadChecksum && st != recBadHeader || h.length > hardMaxEntrySize {
+		return false
+	}
 	next := pos + h.recordSize()
 	if next >= sc.limit {
 		return false
 	}
-	_, _, st, err := sc.at(next)
-	return err == nil && st == recOK
+	_, _, nst, err := sc.at(next)
+	return err == nil && nst == recOK
 }
 
 // scanResult is what a full scan of a segment found.
@@ -136,7 +139,7 @@ func scanSegment(r io.ReaderAt, start, rel0, limit int64, x *sparseIndex) (scanR
 		if err != nil {
 			return res, err
 		}
-		if st == recBadChecksum && sc.skippable(pos, h) {
+		if st != recOK && sc.skippable(pos, h, st) {
 			res.skipped = append(res.skipped, pos)
 			// The timestamp of a damaged record is not trusted: the point
 			// borrows the previous one so index times stay ordered.

@@ -270,7 +270,7 @@ func loadIndex(path string, seg *os.File, segSize int64, maxPoints int) (segment
 		if err != nil {
 			return segmentSummary{}, nil, err
 		}
-		if st != recOK && !(st == recBadChecksum && sc.skippable(pos, h)) {
+		if st != recOK && !sc.skippable(pos, h, st) {
 			return segmentSummary{}, nil, fmt.Errorf("%w: record at offset %d after the last index point is damaged", errBadIndex, pos)
 		}
 		pos += h.recordSize()
@@ -325,7 +325,7 @@ func (seg *segment) positionOf(rel int64) (int64, bool) {
 	pos := p.pos
 	for r := p.rel; r < rel; r++ {
 		h, _, st, err := sc.at(pos)
-		if err != nil || st != recOK && !(st == recBadChecksum && sc.skippable(pos, h)) {
+		if err != nil || st != recOK && !sc.skippable(pos, h, st) {
 			return 0, false
 		}
 		pos += h.recordSize()

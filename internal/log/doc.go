@@ -1,0 +1,172 @@
+// Copyright The Comet Authors
+// SPDX-License-Identifier: Apache-2.0
+
+// Package log is an embedded, segmented, append-only log: sharded streams
+// of checksummed records, consumer groups with durable offsets, retention
+// that protects unconsumed data, and explicit fsync policies. It knows
+// nothing of OpenTelemetry; the comet exporter, receiver and storage
+// extension are built on it.
+//
+// # Vocabulary
+//
+// A Client owns a data directory. A stream is "namespace:version:shard:NNNN";
+// the streams of one namespace and version are its shards, and each is an
+// independent log whose entries are numbered from 0. A Consumer reads the
+// shards of one namespace for a consumer group, whose offset on each shard
+// is the next entry it will read.
+//
+// # Directory layout
+//
+//	<dataDir>/comet.lock                             writer lock (holds the writer's PID)
+//	<dataDir>/<namespace>/<version>/shard-NNNN/      one directory per stream (NNNN: at least 4 digits)
+//	    log-<first entry, 16 digits>.comet           segment: records only, nothing else
+//	    log-<first entry, 16 digits>.index           sparse index of a sealed segment
+//	    groups/g-<32 hex digits>.offset              one consumer group's offset on this shard
+//	    *.tmp                                        a file being replaced; removed at open
+//
+// Namespace and version are 1 to 64 characters of [A-Za-z0-9_-] starting
+// with a letter or digit; they are validated before they become directory
+// names, and the shard number is formatted by the package, so no input
+// string reaches the filesystem unchecked. Group names (any bytes, any
+// length) become file names through SHA-256. Directories are created
+// 0700 and files 0600 unless StorageConfig says otherwise.
+//
+// # Record format
+//
+// A segment is a sequence of records, each a 20-byte header and a payload.
+// All integers are little-endian.
+//
+//	offset  size  field
+//	0       4     payload length in bytes (uint32; at most 1 GiB)
+//	4       4     CRC-32C (Castagnoli) of bytes 8 .. 20+length (header rest and payload)
+//	8       8     append time, Unix nanoseconds (int64); one value per Append call
+//	16      1     flags: bits 0-1 codec (0 raw, 1 zstd frame); bits 2-7 zero
+//	17      3     reserved, zero
+//	20      len   payload: the entry, or its zstd frame when the codec says so
+//
+// Compression is read from the flags, never guessed from the payload: an
+// entry that happens to start with the zstd magic bytes is stored raw and
+// read back unchanged. An entry is compressed only when it is at least
+// CompressionConfig.MinCompressSize bytes and compression saves 10% or more.
+// An entry's number is its segment's first entry (from the file name) plus
+// its position among the segment's records; records carry no number, so a
+// damaged record still occupies its number and the entries after it keep
+// theirs.
+//
+// # Index format
+//
+// When a segment is sealed, its sparse index is written beside it (never
+// inside it) through a temporary file, fsync and rename:
+//
+//	0    4   magic "CMIX"
+//	4    1   version (1)
+//	5    3   reserved, zero
+//	8    8   size of the segment it describes, in bytes
+//	16   8   number of entries in the segment
+//	24   8   smallest record timestamp
+//	32   8   largest record timestamp
+//	40   8   step: entries between index points
+//	48   4   number of points P
+//	52   24P points: relative entry number, byte offset, timestamp (int64 each)
+//	end  4   CRC-32C of everything before
+//
+// A point is kept every IndexingConfig.BoundaryInterval entries; when a
+// segment would exceed MaxIndexEntries points, every other point is dropped
+// and the step doubles. At open an index is used only if its checksum holds,
+// it describes exactly the segment's current size, its points are ordered
+// and inside the segment, and the records from its last point to the end
+// are intact and as many as it says; otherwise (for example after a power
+// loss, an index that points past the end) the segment is scanned and the
+// index rewritten.
+//
+// # Offset file format
+//
+//	0      4   magic "CMOF"
+//	4      1   version (1)
+//	5      3   reserved, zero
+//	8      4   length N of the group name
+//	12     N   group name
+//	12+N   4   CRC-32C of bytes 0 .. 12+N
+//	B      20  slot 0: sequence (uint64), offset (int64), CRC-32C of the 16 bytes before
+//	B+32   20  slot 1: the same
+//
+// where B is 16+N rounded up to a multiple of 64. The valid slot with the
+// higher sequence holds the offset. An acknowledgement overwrites the older
+// slot with one small write, so a torn write leaves the previous offset:
+// at worst entries are delivered again, never skipped.
+//
+// # When files are created, synced and removed
+//
+//   - A shard's first segment is created with the shard, on its first
+//     Append. A new segment is created when the active one would exceed
+//     StorageConfig.MaxFileSize (a single larger batch gets a segment of its
+//     own). Rotation fsyncs the finished segment (in the background under
+//     SyncNone), then writes its index and fsyncs the directory. A new
+//     segment's directory entry is fsynced before any SyncAlways append in
+//     it returns.
+//   - Each Append is one write(2) of all its records, under the shard lock,
+//     which covers only entry numbering and that write; encoding and
+//     compression happen before it. A failed or short write is undone by
+//     truncating the segment back, so the next append follows the last
+//     complete record.
+//   - At open, the active segment of each shard is scanned. A torn tail is
+//     truncated to the last record whose checksum holds; a damaged record
+//     followed by intact records (a flipped bit) is kept in place and
+//     skipped by readers. Both are logged with file and offset and counted
+//     (CometStats.Truncations, CorruptEntries). The log always opens.
+//   - Offset files are created (temporary file, fsync, rename, directory
+//     fsync) on a group's first Read, Ack, ResetOffset or SeekToTime on a
+//     shard. Acknowledgements are plain writes, fsynced every
+//     StorageConfig.CheckpointTime, on Sync and Close, and before retention
+//     deletes a segment because of them.
+//   - Retention removes whole sealed segments, oldest first: the segment
+//     file, then its index, then a directory fsync. Index files without a
+//     segment and temporary files are removed at open.
+//
+// # Durability
+//
+// Appended entries are visible to consumers in the same process when Append
+// returns, and to consumers in other processes within their poll interval.
+// What survives a crash depends on DurabilityConfig.Mode:
+//
+//	mode      process crash (kill -9)         power loss / kernel crash
+//	none      nothing acknowledged is lost    entries not yet written back by the OS (typically up to 30 s)
+//	interval  nothing acknowledged is lost    at most Interval of appends, or MaxPendingEntries per shard
+//	always    nothing acknowledged is lost    nothing acknowledged is lost (Append returned after fsync)
+//
+// Under always, concurrent appends share one fsync (group commit). After
+// any crash the log reopens to a prefix of what was appended per shard:
+// never garbage, never a gap before the last acknowledged entry. If an
+// fsync fails, the shard reports the error to every later append that
+// needs an fsync until the log is reopened, because the kernel may have
+// dropped the unsynced data.
+//
+// # Consumers
+//
+// Read returns entries from the group's offsets and never moves them; Ack
+// moves an offset cumulatively. Delivery is at least once. A group starts
+// on a shard at the oldest entry (StartEarliest) or at the end
+// (StartLatest). Offsets are clamped to the recovered end after a crash,
+// and a group whose offset points into deleted data resumes at the oldest
+// entry still on disk, with the gap counted (CometStats.LostEntries).
+// Reads are sequential: a consumer keeps its segment open and its byte
+// position between reads.
+//
+// # Retention and full policy
+//
+// Retention deletes whole sealed segments by age (MaxAge), by size
+// (MaxShardSize, MaxTotalSize), and, with DeleteConsumed, once every group
+// has acknowledged them. ProtectUnconsumed keeps a segment some group has
+// not fully acknowledged (a shard no group has read is unconsumed), unless
+// it is older than ForceDeleteAfter. When an append would exceed a budget
+// and retention cannot free space, WhenFull decides: block (wait, bounded
+// by the context), reject (ErrFull) or drop_oldest (delete the oldest
+// segment anyway, counting per group what it had not acknowledged).
+//
+// # Processes
+//
+// One process writes a directory; NewClient takes comet.lock with an OS
+// lock that the kernel releases if the process dies, and a second writer
+// gets ErrLocked naming the holder's PID. Consumers in other processes open
+// the directory with ConcurrencyConfig.ReadOnly.
+package log // import "github.com/comet-otel/comet/internal/log"

@@ -1,0 +1,77 @@
+// Copyright The Comet Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package log // import "github.com/comet-otel/comet/internal/log"
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// SeekToTime moves the group's offset on a shard to the first entry
+// appended at or after t, so the next Read replays from there (for
+// example, the last two hours to a new backend). Entries older than
+// every remaining one put the offset at the oldest entry; a t after the
+// newest entry puts it at the end. Cost: a walk over segment time bounds,
+// an index lookup and a scan of at most one index interval.
+func (c *Consumer) SeekToTime(ctx context.Context, shardID uint32, t time.Time) error {
+	if err := c.usable(); err != nil {
+		return err
+	}
+	s, ok, err := c.shard(shardID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("comet consumer: shard %d of %s does not exist", shardID, c.opts.Stream)
+	}
+	entry, err := s.entryAtTime(t.UnixNano())
+	if err != nil {
+		return err
+	}
+	g, err := c.group(s)
+	if err != nil {
+		return err
+	}
+	return g.set(entry)
+}
+
+// entryAtTime returns the first entry with a timestamp at or after ts.
+func (s *shard) entryAtTime(ts int64) (int64, error) {
+	for _, seg := range s.segments() {
+		if seg.count.Load() == 0 || seg.maxTs.Load() < ts {
+			continue
+		}
+		return seg.entryAtTime(ts)
+	}
+	return s.next.Load(), nil
+}
+
+// entryAtTime scans seg from the last index point before ts.
+func (seg *segment) entryAtTime(ts int64) (int64, error) {
+	f, err := seg.acquire()
+	if err != nil {
+		return 0, err
+	}
+	defer seg.release()
+	p := seg.index.floorTime(ts)
+	limit := seg.size.Load()
+	sc := newScanner(f, limit)
+	pos, rel := p.pos, p.rel
+	for pos < limit {
+		h, _, st, err := sc.at(pos)
+		if err != nil {
+			return 0, fmt.Errorf("read %s at offset %d: %w", seg.path, pos, err)
+		}
+		if st == recOK && h.ts >= ts {
+			return seg.base + rel, nil
+		}
+		if st != recOK && !sc.skippable(pos, h, st) {
+			break // damaged: the rest of the segment is not readable
+		}
+		pos += h.recordSize()
+		rel++
+	}
+	return seg.end(), nil
+}
