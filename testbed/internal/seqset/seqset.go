@@ -24,7 +24,7 @@ type chunk [chunkWords]atomic.Uint64
 // Set holds sequence numbers. Add, Has and Count are safe for concurrent use; memory grows
 // with the highest number added (one bit per number), in chunks of 8 KiB.
 type Set struct {
-	mu     sync.Mutex              // serialises growth only
+	mu     sync.Mutex               // serialises growth only
 	chunks atomic.Pointer[[]*chunk] // copy-on-write directory of chunks
 	count  atomic.Int64
 }
