@@ -125,6 +125,38 @@ func (s *Set) Missing(other *Set) int64 {
 	return n
 }
 
+// FirstMissing returns the smallest number at or above from that is in s but not in other.
+// Both sets only grow, so a caller waiting for other to catch up with s can resume from the
+// last answer instead of rescanning.
+func (s *Set) FirstMissing(other *Set, from uint64) (uint64, bool) {
+	dir := *s.chunks.Load()
+	for ci := from / chunkBits; ci < uint64(len(dir)); ci++ {
+		c := dir[ci]
+		if c == nil {
+			continue
+		}
+		oc := other.chunkFor(ci*chunkBits, false)
+		wi := uint64(0)
+		if ci == from/chunkBits {
+			wi = (from % chunkBits) / 64
+		}
+		for ; wi < chunkWords; wi++ {
+			w := c[wi].Load()
+			if oc != nil {
+				w &^= oc[wi].Load()
+			}
+			base := ci*chunkBits + wi*64
+			if base < from {
+				w &^= (uint64(1) << (from - base)) - 1
+			}
+			if w != 0 {
+				return base + uint64(bits.TrailingZeros64(w)), true
+			}
+		}
+	}
+	return 0, false
+}
+
 // MissingSample returns up to limit numbers of s that are absent from other, ascending:
 // evidence for a failure message.
 func (s *Set) MissingSample(other *Set, limit int) []uint64 {

@@ -72,3 +72,25 @@ func without(s *Set, drop uint64) *Set {
 	})
 	return out
 }
+
+func TestSet_FirstMissing(t *testing.T) {
+	acked, delivered := New(), New()
+	acked.AddRange(10, 3*chunkBits)
+	delivered.AddRange(10, 3*chunkBits)
+	if seq, ok := acked.FirstMissing(delivered, 0); ok {
+		t.Fatalf("FirstMissing = %d on equal sets", seq)
+	}
+	delivered = without(delivered, 70)
+	delivered = without(delivered, 2*chunkBits+5)
+	for _, c := range []struct{ from, want uint64 }{{0, 70}, {70, 70}, {71, 2*chunkBits + 5}, {2*chunkBits + 5, 2*chunkBits + 5}} {
+		if seq, ok := acked.FirstMissing(delivered, c.from); !ok || seq != c.want {
+			t.Errorf("FirstMissing(from %d) = %d, %v; want %d", c.from, seq, ok, c.want)
+		}
+	}
+	if seq, ok := acked.FirstMissing(delivered, 2*chunkBits+6); ok {
+		t.Errorf("FirstMissing past the last gap = %d", seq)
+	}
+	if seq, ok := acked.FirstMissing(New(), 5); !ok || seq != 10 {
+		t.Errorf("FirstMissing against an empty set = %d, %v; want 10", seq, ok)
+	}
+}

@@ -1,0 +1,389 @@
+// Copyright The Comet Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/comet-otel/comet/testbed/internal/collector"
+	"github.com/comet-otel/comet/testbed/internal/loadgen"
+	"github.com/comet-otel/comet/testbed/internal/report"
+)
+
+// scenarioCase is a variant with the tuning one scenario runs it at.
+type scenarioCase struct {
+	name       string
+	v          variant
+	tu         tuning
+	durability string
+}
+
+var (
+	caseComet          = scenarioCase{"comet", variantComet, tuning{Sync: "none"}, "page cache (sync none)"}
+	caseCometAlways    = scenarioCase{"comet_sync_always", variantComet, tuning{Sync: "always"}, "fsync before ack (group commit)"}
+	caseFileStorage    = scenarioCase{"file_storage", variantFileStorage, tuning{}, "fsync off (file_storage default)"}
+	caseCometStorage   = scenarioCase{"comet_storage", variantCometStorage, tuning{Sync: "none"}, "page cache (sync none)"}
+	caseCometStorageFs = scenarioCase{"comet_storage_sync_always", variantCometStorage, tuning{Sync: "always"}, "fsync per operation (group commit)"}
+	caseMemoryQueue    = scenarioCase{"memory_queue", variantMemoryQueue, tuning{}, "memory only"}
+)
+
+// Table keys and columns.
+const (
+	tableThroughput = "throughput"
+	tableOutage     = "outage"
+	tableCrash      = "crash"
+	tableBudget     = "disk_budget"
+)
+
+// TestScenario runs the four scenarios; each variant is a subtest, so any one runs alone, e.g.
+// go test ./e2e -run 'TestScenario/outage/file_storage'.
+func TestScenario(t *testing.T) {
+	sc := scaleFromEnv(t)
+	t.Run("throughput", func(t *testing.T) {
+		results.Table(tableThroughput, fmt.Sprintf("Throughput: %v of unthrottled OTLP/gRPC traces + logs (4 senders, 100 items per request)", sc.ThroughputDuration),
+			"variant", "durability", "acked items/s", "end-to-end items/s", "drain after load s", "CPU s per M items", "peak RSS MiB", "disk at end of load MiB", "failed requests", "lost", "duplicates")
+		for _, c := range []scenarioCase{caseComet, caseCometAlways, caseFileStorage, caseCometStorage, caseMemoryQueue} {
+			t.Run(c.name, func(t *testing.T) { throughput(t, c, sc) })
+		}
+	})
+	t.Run("outage", func(t *testing.T) {
+		results.Table(tableOutage, fmt.Sprintf("Outage: backend down, %s items acknowledged, backend up", report.Int(int64(sc.OutageItems))),
+			"variant", "durability", "ingest items/s", "disk while buffered MiB", "first delivery after up s", "drain s", "drain items/s", "disk after drain MiB", "peak RSS MiB", "lost", "duplicates")
+		for _, c := range []scenarioCase{caseComet, caseFileStorage, caseCometStorage} {
+			t.Run(c.name, func(t *testing.T) { outage(t, c, sc) })
+		}
+	})
+	t.Run("crash", func(t *testing.T) {
+		results.Table(tableCrash, fmt.Sprintf("Crash: kill -9 during load, restart, drain; %d rounds (backend up in odd rounds, down in even ones)", sc.CrashRounds),
+			"variant", "durability", "rounds", "acked items", "requests failed at kill", "lost", "duplicates", "mean start-to-ready s")
+		cometAlways := caseCometAlways
+		cometAlways.name = "comet"
+		storageAlways := caseCometStorageFs
+		storageAlways.name = "comet_storage"
+		for _, c := range []scenarioCase{cometAlways, caseFileStorage, storageAlways} {
+			t.Run(c.name, func(t *testing.T) { crash(t, c, sc) })
+		}
+	})
+	t.Run("disk_budget", func(t *testing.T) {
+		results.Table(tableBudget, fmt.Sprintf("Disk budget: comet exporter, backend down, %s MiB retention.max_size, 2 shards, segments of 1/8 of the budget, load up to 3x the budget", report.MiB(sc.BudgetBytes)),
+			"when_full", "max disk sampled MiB", "limit (budget + 1 segment) MiB", "acked items", "failed requests", "sender saw", "delivered after up", "lost", "newest 10% kept", "drop metrics")
+		for _, policy := range []string{"block", "reject", "drop_oldest"} {
+			t.Run(policy, func(t *testing.T) { diskBudget(t, policy, sc) })
+		}
+	})
+}
+
+func addRow(t *testing.T, key string, cells ...string) {
+	t.Helper()
+	if err := results.AddRow(key, cells...); err != nil {
+		t.Error(err)
+	}
+}
+
+func noteVariant(key string, c scenarioCase) {
+	if c.v.Note != "" {
+		results.AddNote(key, c.v.Note)
+	}
+}
+
+func throughput(t *testing.T, c scenarioCase, sc scale) {
+	r := newRig(t, c.v, c.tu)
+	r.start()
+	before := r.sample()
+	g := r.generator(loadgen.Options{Duration: sc.ThroughputDuration, RequestTimeout: 10 * time.Second})
+	began := time.Now()
+	r.run(g, sc.ThroughputDuration+2*time.Minute)
+	load := time.Since(began)
+	atLoadEnd := r.disk()
+	drain := r.waitDelivered(g.Acked(), 2*time.Minute+10*sc.ThroughputDuration)
+	total := time.Since(began)
+	after := r.sample()
+	r.stop()
+
+	gs, bs := g.Stats(), r.backend.Stats()
+	lost := g.Acked().Missing(r.backend.Delivered())
+	if gs.AckedItems == 0 {
+		t.Fatalf("nothing acknowledged: %+v", gs)
+	}
+	if lost != 0 {
+		t.Errorf("%d acknowledged items lost", lost)
+	}
+	cpuPerM := (after.CPUSeconds - before.CPUSeconds) / float64(gs.AckedItems) * 1e6
+	t.Logf("%s: acked %d items in %v (%s), drained %v later; CPU %.1fs; backend %+v",
+		c.name, gs.AckedItems, load.Round(time.Millisecond), gs.CodesString(), drain.Round(time.Millisecond), after.CPUSeconds-before.CPUSeconds, bs)
+	addRow(t, tableThroughput, c.name, c.durability,
+		report.Int(int64(float64(gs.AckedItems)/load.Seconds())),
+		report.Int(int64(float64(gs.AckedItems)/total.Seconds())),
+		report.Seconds(drain),
+		fmt.Sprintf("%.1f", cpuPerM),
+		report.MiB(r.peakRSS),
+		report.MiB(atLoadEnd.Allocated),
+		report.Int(gs.FailedRequests),
+		report.Int(lost),
+		report.Int(bs.Duplicates))
+	noteVariant(tableThroughput, c)
+}
+
+func outage(t *testing.T, c scenarioCase, sc scale) {
+	r := newRig(t, c.v, c.tu)
+	r.backend.SetUp(false)
+	r.start()
+	g := r.generator(loadgen.Options{
+		TotalItems:     sc.OutageItems,
+		MaxAttempts:    50,
+		RetryDelay:     200 * time.Millisecond,
+		RequestTimeout: 10 * time.Second,
+	})
+	began := time.Now()
+	r.run(g, time.Duration(sc.OutageItems/1000)*time.Second+5*time.Minute)
+	ingest := time.Since(began)
+	gs := g.Stats()
+	if uint64(gs.AckedItems) != sc.OutageItems {
+		t.Fatalf("acknowledged %d of %d items while the backend was down; failed attempts: %s", gs.AckedItems, sc.OutageItems, gs.CodesString())
+	}
+	time.Sleep(time.Second) // let in-flight writes land before measuring the buffer
+	buffered := r.disk()
+	r.sample()
+
+	r.backend.SetUp(true)
+	drain := r.waitDelivered(g.Acked(), time.Duration(sc.OutageItems/2000)*time.Second+2*time.Minute)
+	first, ok := r.backend.FirstDeliverySinceUp()
+	if !ok {
+		t.Fatal("drained without a first delivery")
+	}
+	// Space comes back when retention (or compaction) runs: give it a bounded chance.
+	settle := 15 * time.Second
+	if testing.Short() {
+		settle = 5 * time.Second
+	}
+	afterDrain := r.disk()
+	for deadline := time.Now().Add(settle); time.Now().Before(deadline) && afterDrain.Allocated > buffered.Allocated/10; {
+		time.Sleep(250 * time.Millisecond)
+		afterDrain = r.disk()
+	}
+	r.stop()
+
+	bs := r.backend.Stats()
+	lost := g.Acked().Missing(r.backend.Delivered())
+	if lost != 0 {
+		t.Errorf("%d acknowledged items lost", lost)
+	}
+	t.Logf("%s: ingest %v, buffered %s MiB, first delivery %v, drain %v; backend %+v",
+		c.name, ingest.Round(time.Millisecond), report.MiB(buffered.Allocated), first.Round(time.Millisecond), drain.Round(time.Millisecond), bs)
+	addRow(t, tableOutage, c.name, c.durability,
+		report.Int(int64(float64(gs.AckedItems)/ingest.Seconds())),
+		report.MiB(buffered.Allocated),
+		report.Seconds(first),
+		report.Seconds(drain),
+		report.Int(int64(float64(gs.AckedItems)/drain.Seconds())),
+		report.MiB(afterDrain.Allocated),
+		report.MiB(r.peakRSS),
+		report.Int(lost),
+		report.Int(bs.Duplicates))
+	noteVariant(tableOutage, c)
+	results.AddNote(tableOutage, fmt.Sprintf("disk after drain: allocated bytes (du) under the data directory, up to %v after the last delivery", settle))
+}
+
+func crash(t *testing.T, c scenarioCase, sc scale) {
+	r := newRig(t, c.v, c.tu)
+	r.start()
+	g := r.generator(loadgen.Options{RequestTimeout: 5 * time.Second})
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x636f6d6574))
+	failedAtKill := int64(0)
+	for round := 1; round <= sc.CrashRounds; round++ {
+		up := round%2 == 1
+		r.backend.SetUp(up)
+		ctx, cancel := context.WithCancel(context.Background())
+		runErr := make(chan error, 1)
+		go func() { runErr <- g.Run(ctx) }()
+		// Kill somewhere in the second quarter to the end of the load window.
+		wait := sc.CrashLoad/4 + time.Duration(rng.Int64N(int64(sc.CrashLoad*3/4)+1))
+		time.Sleep(wait)
+		before := g.Stats().FailedRequests
+		r.kill()
+		cancel()
+		if err := <-runErr; err != nil {
+			t.Fatal(err)
+		}
+		failedAtKill += g.Stats().FailedRequests - before
+
+		r.backend.SetUp(true)
+		r.start()
+		r.waitDelivered(g.Acked(), 2*time.Minute)
+		t.Logf("round %d (backend %s during load): killed after %v; acked so far %d, all delivered",
+			round, map[bool]string{true: "up", false: "down"}[up], wait.Round(time.Millisecond), g.Acked().Count())
+	}
+	r.stop()
+
+	gs, bs := g.Stats(), r.backend.Stats()
+	lost := g.Acked().Missing(r.backend.Delivered())
+	if lost != 0 {
+		t.Errorf("%d acknowledged items lost over %d kill -9 rounds", lost, sc.CrashRounds)
+	}
+	if gs.AckedItems == 0 {
+		t.Fatal("nothing acknowledged")
+	}
+	addRow(t, tableCrash, c.name, c.durability,
+		fmt.Sprint(sc.CrashRounds),
+		report.Int(gs.AckedItems),
+		report.Int(failedAtKill),
+		report.Int(lost),
+		report.Int(bs.Duplicates),
+		report.Seconds(r.restarts/time.Duration(max(r.starts, 1))))
+	noteVariant(tableCrash, c)
+}
+
+func diskBudget(t *testing.T, policy string, sc scale) {
+	segment := sc.BudgetBytes / 8
+	r := newRig(t, variantComet, tuning{Sync: "none", MaxSize: sc.BudgetBytes, SegmentSize: segment, WhenFull: policy, Shards: 2})
+	r.backend.SetUp(false)
+	r.start()
+
+	var (
+		mu      sync.Mutex
+		maxDisk int64
+		samples int
+	)
+	stopSampling := make(chan struct{})
+	var sampler sync.WaitGroup
+	sampler.Go(func() {
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if u, err := collector.DirUsage(r.in.DataDir); err == nil {
+				mu.Lock()
+				maxDisk = max(maxDisk, u.Apparent)
+				samples++
+				mu.Unlock()
+			}
+			select {
+			case <-stopSampling:
+				return
+			case <-tick.C:
+			}
+		}
+	})
+
+	// Items take a little over 200 bytes each on disk: ask for three budgets' worth.
+	g := r.generator(loadgen.Options{
+		TotalItems:     uint64(3 * sc.BudgetBytes / 200),
+		Duration:       sc.BudgetLoad,
+		RequestTimeout: time.Second,
+	})
+	r.run(g, sc.BudgetLoad+time.Minute)
+	time.Sleep(500 * time.Millisecond)
+	close(stopSampling)
+	sampler.Wait()
+	m := r.metrics()
+
+	r.backend.SetUp(true)
+	if policy == "drop_oldest" {
+		r.waitQuiet(2*time.Second, 2*time.Minute)
+	} else {
+		r.waitDelivered(g.Acked(), 2*time.Minute)
+	}
+	r.stop()
+
+	gs, bs := g.Stats(), r.backend.Stats()
+	acked, delivered := g.Acked(), r.backend.Delivered()
+	lost := acked.Missing(delivered)
+	newestKept := newestDelivered(acked, delivered, 0.10)
+	limit := sc.BudgetBytes + segment
+	t.Logf("%s: max disk %d bytes over %d samples (limit %d); %+v; backend %+v", policy, maxDisk, samples, limit, gs, bs)
+
+	if maxDisk > limit {
+		t.Errorf("disk reached %d bytes, above budget %d + one segment %d", maxDisk, sc.BudgetBytes, segment)
+	}
+	saw := gs.CodesString()
+	switch policy {
+	case "block":
+		if gs.Codes["DeadlineExceeded"] == 0 {
+			t.Errorf("block: the sender saw no back-pressure (timeouts); codes: %s", saw)
+		}
+		if lost != 0 {
+			t.Errorf("block: %d acknowledged items lost", lost)
+		}
+	case "reject":
+		if gs.FailedRequests == 0 {
+			t.Errorf("reject: the sender saw no errors once the budget was reached")
+		}
+		if lost != 0 {
+			t.Errorf("reject: %d acknowledged items lost", lost)
+		}
+	case "drop_oldest":
+		if gs.FailedRequests != 0 {
+			t.Errorf("drop_oldest: %d requests failed; the policy never refuses (codes: %s)", gs.FailedRequests, saw)
+		}
+		if lost == 0 {
+			t.Errorf("drop_oldest: nothing was dropped although %d items were sent into a %d-byte budget", gs.AckedItems, sc.BudgetBytes)
+		}
+		if !newestKept {
+			t.Errorf("drop_oldest: some of the newest 10%% of acknowledged items were not delivered")
+		}
+	}
+	if saw == "" {
+		saw = "no errors"
+	}
+	addRow(t, tableBudget, policy,
+		report.MiB(maxDisk),
+		report.MiB(limit),
+		report.Int(gs.AckedItems),
+		report.Int(gs.FailedRequests),
+		saw,
+		report.Int(bs.Delivered),
+		report.Int(lost),
+		fmt.Sprint(newestKept),
+		dropMetrics(m))
+	results.AddNote(tableBudget, "max disk: largest apparent size of the data directory, sampled every 20 ms during the load; lost = acknowledged but never delivered (for drop_oldest: the dropped items)")
+}
+
+// newestDelivered reports whether the newest fraction of acknowledged items (by sequence
+// number, which follows send order) all reached the backend.
+func newestDelivered(acked, delivered interface {
+	Each(func(uint64) bool)
+	Count() int64
+	Has(uint64) bool
+}, fraction float64) bool {
+	n := acked.Count()
+	skip := n - int64(float64(n)*fraction)
+	ok := true
+	var i int64
+	acked.Each(func(seq uint64) bool {
+		i++
+		if i > skip && !delivered.Has(seq) {
+			ok = false
+			return false
+		}
+		return true
+	})
+	return ok
+}
+
+// dropMetrics renders the collector's own metrics that count dropped data, for the table.
+func dropMetrics(m map[string]float64) string {
+	var names []string
+	for name := range m {
+		lower := strings.ToLower(name)
+		if strings.Contains(lower, "comet") && (strings.Contains(lower, "drop") || strings.Contains(lower, "discard")) {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return "none exported"
+	}
+	sort.Strings(names)
+	parts := make([]string, 0, len(names))
+	for _, n := range slices.Compact(names) {
+		parts = append(parts, fmt.Sprintf("%s=%s", n, report.Int(int64(m[n]))))
+	}
+	return strings.Join(parts, " ")
+}
