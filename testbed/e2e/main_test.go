@@ -82,6 +82,7 @@ var built struct {
 	bin        string
 	components map[string]bool // "exporter/comet", "extension/file_storage", ...
 	dropped    []string
+	fallback   error // why the full build failed, when the binary was built without comet
 	err        error
 }
 
@@ -89,7 +90,7 @@ var built struct {
 func collectorBinary(t *testing.T) string {
 	t.Helper()
 	built.once.Do(func() {
-		built.bin, built.dropped, built.err = buildCollector()
+		built.bin, built.dropped, built.fallback, built.err = buildCollector()
 		if built.err == nil {
 			built.components, built.err = listComponents(built.bin)
 		}
@@ -100,9 +101,9 @@ func collectorBinary(t *testing.T) string {
 	return built.bin
 }
 
-func buildCollector() (bin string, dropped []string, err error) {
+func buildCollector() (bin string, dropped []string, fallback, err error) {
 	if bin := os.Getenv(envCollector); bin != "" {
-		return bin, nil, nil
+		return bin, nil, nil, nil
 	}
 	manifest := os.Getenv(envManifest)
 	if manifest == "" {
@@ -110,12 +111,12 @@ func buildCollector() (bin string, dropped []string, err error) {
 	}
 	out := filepath.Join(testbedDir(), "_build")
 	if err := os.MkdirAll(out, 0o755); err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	logPath := filepath.Join(out, "build.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	defer logFile.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
@@ -123,17 +124,19 @@ func buildCollector() (bin string, dropped []string, err error) {
 	res, err := collector.Build(ctx, collector.BuildOptions{
 		Manifest: manifest,
 		OutDir:   out,
-		// Until the comet packages exist, build the rest so that the baselines can run.
+		// Until the comet packages exist (and compile), build the rest so that the baselines run.
 		DropMissingLocal: os.Getenv(envRequireComet) == "",
 		Log:              logFile,
 	})
 	if err != nil {
-		return "", nil, fmt.Errorf("%w\nlast lines of %s:\n%s", err, logPath, tail(logPath, 30))
+		return "", nil, nil, fmt.Errorf("%w\nlast lines of %s:\n%s", err, logPath, tail(logPath, 30))
 	}
-	if len(res.Dropped) > 0 {
-		fmt.Fprintf(os.Stderr, "testbed: built without %v (no package in the tree yet); their scenarios skip\n", res.Dropped)
+	if res.Fallback != nil {
+		fmt.Fprintf(os.Stderr, "testbed: WARNING: the full build failed, built without the local comet components; their tests skip. First error:\n%v\n", res.Fallback)
+	} else if len(res.Dropped) > 0 {
+		fmt.Fprintf(os.Stderr, "testbed: built without %v (no NewFactory in the tree yet); their tests skip\n", res.Dropped)
 	}
-	return res.Binary, res.Dropped, nil
+	return res.Binary, res.Dropped, res.Fallback, nil
 }
 
 // listComponents asks the binary which components it has.
@@ -173,6 +176,9 @@ func requireComponents(t *testing.T, needs []string) {
 			continue
 		}
 		msg := fmt.Sprintf("the collector has no %s (built without %v)", n, built.dropped)
+		if built.fallback != nil {
+			msg = fmt.Sprintf("the collector has no %s: the build with the comet components failed (%v)", n, built.fallback)
+		}
 		if os.Getenv(envRequireComet) != "" {
 			t.Fatal(msg)
 		}
@@ -194,10 +200,11 @@ func tail(path string, n int) string {
 
 // reportHeader states what was measured, on what, with which command.
 func reportHeader(started time.Time) []string {
-	cmd := "cd testbed && go test -count=1 -timeout 60m ./e2e"
+	cmd := "cd testbed && go test -count=1 -timeout 90m -v"
 	if testing.Short() {
 		cmd += " -short"
 	}
+	cmd += " ./e2e"
 	if f := flag.Lookup("test.run"); f != nil && f.Value.String() != "" {
 		cmd += " -run '" + f.Value.String() + "'"
 	}
@@ -214,7 +221,13 @@ func reportHeader(started time.Time) []string {
 	if out, err := exec.Command("git", "-C", testbedDir(), "rev-parse", "--short", "HEAD").Output(); err == nil {
 		rev = strings.TrimSpace(string(out))
 	}
-	return []string{
+	var missing []string
+	if built.fallback != nil {
+		missing = append(missing, "- **built without the comet components: the full build failed** (see testbed/_build/build.log)")
+	} else if len(built.dropped) > 0 {
+		missing = append(missing, fmt.Sprintf("- **built without %s** (not in the tree yet): their rows are missing", strings.Join(built.dropped, ", ")))
+	}
+	return append([]string{
 		"# Comet testbed results",
 		"",
 		fmt.Sprintf("- date: %s", started.UTC().Format(time.RFC3339)),
@@ -222,7 +235,7 @@ func reportHeader(started time.Time) []string {
 		fmt.Sprintf("- commit: %s; collector: %s (ocb %s)", rev, filepath.Base(built.bin), collector.DefaultOCB),
 		fmt.Sprintf("- machine: %d CPUs, %s RAM, Linux %s, %s; load generator and mock backend share the machine with the collector",
 			runtime.NumCPU(), memTotal(), kernelRelease(), runtime.Version()),
-	}
+	}, missing...)
 }
 
 func memTotal() string {

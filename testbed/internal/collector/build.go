@@ -32,7 +32,9 @@ type BuildOptions struct {
 	// OCB is the `go run` target of the builder. Default DefaultOCB.
 	OCB string
 	// DropMissingLocal removes components whose package would come from a local replace but
-	// does not exist there yet (no non-test .go file), instead of failing the build.
+	// is not there yet (no non-test .go file declaring NewFactory), instead of failing the
+	// build. If the build still fails, it is retried once without any local component, so
+	// that a package half-way through being written does not stop the other scenarios.
 	DropMissingLocal bool
 	// Log receives ocb's output. Default: discarded.
 	Log io.Writer
@@ -42,7 +44,10 @@ type BuildOptions struct {
 type BuildResult struct {
 	Binary   string   // absolute path of the collector binary
 	Manifest string   // the prepared manifest ocb ran with
-	Dropped  []string // import paths removed because DropMissingLocal found no package
+	Dropped  []string // import paths removed under DropMissingLocal
+	// Fallback is set when the first build failed and the binary was built without any
+	// local component; it holds that first error.
+	Fallback error
 }
 
 // Build prepares the manifest and runs ocb. It needs the Go toolchain and the module proxy.
@@ -61,7 +66,24 @@ func Build(ctx context.Context, opts BuildOptions) (BuildResult, error) {
 	if err := os.MkdirAll(distDir, 0o755); err != nil {
 		return BuildResult{}, fmt.Errorf("build: %w", err)
 	}
-	prepared, name, dropped, err := PrepareManifest(opts.Manifest, distDir, opts.DropMissingLocal)
+	res, err := buildOnce(ctx, opts, outDir, distDir, KeepAll)
+	if err == nil || !opts.DropMissingLocal {
+		return res, err
+	}
+	fmt.Fprintf(opts.Log, "\n=== build failed (%v); retrying without local components\n", err)
+	res, err2 := buildOnce(ctx, opts, outDir, distDir, DropLocal)
+	if err2 != nil {
+		return BuildResult{}, err
+	}
+	res.Fallback = err
+	return res, nil
+}
+
+func buildOnce(ctx context.Context, opts BuildOptions, outDir, distDir string, mode DropMode) (BuildResult, error) {
+	if opts.DropMissingLocal && mode == KeepAll {
+		mode = DropUnwritten
+	}
+	prepared, name, dropped, err := PrepareManifest(opts.Manifest, distDir, mode)
 	if err != nil {
 		return BuildResult{}, err
 	}
@@ -83,13 +105,21 @@ func Build(ctx context.Context, opts BuildOptions) (BuildResult, error) {
 	return BuildResult{Binary: bin, Manifest: manifestPath, Dropped: dropped}, nil
 }
 
+// DropMode says which components served by a local replace PrepareManifest leaves out.
+type DropMode int
+
+const (
+	KeepAll       DropMode = iota // keep every component
+	DropUnwritten                 // drop those whose package declares no NewFactory yet
+	DropLocal                     // drop every one
+)
+
 var componentSections = []string{"receivers", "exporters", "processors", "extensions", "connectors"}
 
 // PrepareManifest reads an ocb manifest and returns it rewritten to build into outputPath:
-// dist.output_path is replaced and relative replace targets become absolute. With dropMissing,
-// components served by a local replace whose package directory holds no Go code are removed
-// and listed. It also returns the distribution name.
-func PrepareManifest(manifest, outputPath string, dropMissing bool) (out []byte, distName string, dropped []string, err error) {
+// dist.output_path is replaced and relative replace targets become absolute. Components are
+// left out per mode, and listed. It also returns the distribution name.
+func PrepareManifest(manifest, outputPath string, mode DropMode) (out []byte, distName string, dropped []string, err error) {
 	raw, err := os.ReadFile(manifest)
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("manifest: %w", err)
@@ -138,7 +168,7 @@ func PrepareManifest(manifest, outputPath string, dropMissing bool) (out []byte,
 		}
 	}
 
-	if dropMissing {
+	if mode != KeepAll {
 		for _, section := range componentSections {
 			list, ok := doc[section].([]any)
 			if !ok {
@@ -147,7 +177,7 @@ func PrepareManifest(manifest, outputPath string, dropMissing bool) (out []byte,
 			kept := list[:0]
 			for _, entry := range list {
 				comp, _ := entry.(map[string]any)
-				if imp := missingLocalPackage(comp, localModules); imp != "" {
+				if imp := localPackage(comp, localModules); imp != "" && (mode == DropLocal || !hasFactory(localModules, comp, imp)) {
 					dropped = append(dropped, imp)
 					continue
 				}
@@ -164,40 +194,44 @@ func PrepareManifest(manifest, outputPath string, dropMissing bool) (out []byte,
 	return out, distName, dropped, nil
 }
 
-// missingLocalPackage returns the component's import path if it lives in a locally replaced
-// module and its directory has no non-test Go file; "" otherwise.
-func missingLocalPackage(comp map[string]any, localModules map[string]string) string {
+// localPackage returns the component's import path if it lives in a locally replaced
+// module, "" otherwise.
+func localPackage(comp map[string]any, localModules map[string]string) string {
 	gomod, _ := comp["gomod"].(string)
 	fields := strings.Fields(gomod)
 	if len(fields) == 0 {
 		return ""
 	}
-	dir, ok := localModules[fields[0]]
-	if !ok {
+	if _, ok := localModules[fields[0]]; !ok {
 		return ""
 	}
 	imp, _ := comp["import"].(string)
 	if imp == "" {
 		imp = fields[0]
 	}
-	rel, ok := strings.CutPrefix(imp, fields[0])
-	if !ok {
-		return ""
-	}
-	if hasGoCode(filepath.Join(dir, filepath.FromSlash(rel))) {
-		return ""
-	}
 	return imp
 }
 
-func hasGoCode(dir string) bool {
+// hasFactory reports whether the local package imp has a non-test Go file declaring NewFactory.
+func hasFactory(localModules map[string]string, comp map[string]any, imp string) bool {
+	gomod, _ := comp["gomod"].(string)
+	mod := strings.Fields(gomod)[0]
+	rel, ok := strings.CutPrefix(imp, mod)
+	if !ok {
+		return false
+	}
+	dir := filepath.Join(localModules[mod], filepath.FromSlash(rel))
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return false
 	}
 	for _, e := range entries {
 		name := e.Name()
-		if !e.IsDir() && strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go") {
+		if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(filepath.Join(dir, name))
+		if err == nil && strings.Contains(string(src), "func NewFactory(") {
 			return true
 		}
 	}

@@ -20,8 +20,9 @@ import (
 
 func TestPrepareManifest_RewritesPathsAndDropsMissingLocalPackages(t *testing.T) {
 	repo := t.TempDir()
-	writeFile(t, filepath.Join(repo, "present", "factory.go"), "package present\n")
-	writeFile(t, filepath.Join(repo, "testonly", "x_test.go"), "package testonly\n")
+	writeFile(t, filepath.Join(repo, "present", "factory.go"), "package present\n\nfunc NewFactory() {}\n")
+	writeFile(t, filepath.Join(repo, "testonly", "x_test.go"), "package testonly\n\nfunc NewFactory() {}\n")
+	writeFile(t, filepath.Join(repo, "missing", "doc.go"), "package missing\n")
 	manifest := filepath.Join(repo, "builder-config.yaml")
 	writeFile(t, manifest, `dist:
   name: otelcol-x
@@ -39,7 +40,7 @@ replaces:
   - example.com/repo => ../
   - example.com/other v1.0.0 => example.com/fork v1.0.1
 `)
-	out, name, dropped, err := PrepareManifest(manifest, "/tmp/out/dist", true)
+	out, name, dropped, err := PrepareManifest(manifest, "/tmp/out/dist", DropUnwritten)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,9 +72,13 @@ replaces:
 		t.Errorf("replaces = %q, want %q", doc.Replaces, want)
 	}
 
-	_, _, dropped, err = PrepareManifest(manifest, "/tmp/out/dist", false)
+	_, _, dropped, err = PrepareManifest(manifest, "/tmp/out/dist", KeepAll)
 	if err != nil || len(dropped) != 0 {
-		t.Errorf("without dropMissing: dropped %v, err %v", dropped, err)
+		t.Errorf("KeepAll: dropped %v, err %v", dropped, err)
+	}
+	_, _, dropped, err = PrepareManifest(manifest, "/tmp/out/dist", DropLocal)
+	if want := []string{"example.com/repo/present", "example.com/repo/missing", "example.com/repo/testonly"}; err != nil || !slices.Equal(dropped, want) {
+		t.Errorf("DropLocal: dropped %v, err %v; want %v", dropped, err, want)
 	}
 }
 
