@@ -1,0 +1,108 @@
+// Copyright The Comet Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package cometexporter // import "github.com/comet-otel/comet/cometexporter"
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/comet-otel/comet/cometexporter/internal/metadata"
+)
+
+// NewFactory returns the factory of the comet exporter.
+func NewFactory() exporter.Factory {
+	return exporter.NewFactory(
+		metadata.Type,
+		createDefaultConfig,
+		exporter.WithTraces(createTraces, metadata.TracesStability),
+		exporter.WithMetrics(createMetrics, metadata.MetricsStability),
+		exporter.WithLogs(createLogs, metadata.LogsStability),
+	)
+}
+
+func createDefaultConfig() component.Config {
+	return &Config{
+		// Shards let appends and receiver workers run in parallel; 16 keeps
+		// a 2-to-8-core edge node busy without many small files.
+		Shards:      16,
+		PartitionBy: PartitionRoundRobin,
+		// 0: derived from retention::max_size and shards (see README).
+		SegmentSize: 0,
+		// 4 MiB: the default gRPC message limit of OTLP backends, so every
+		// record the receiver delivers can be exported as one request.
+		MaxRecordSize: 4 << 20,
+		// The engine's default: at most one second of appends (or 10000
+		// records of a shard) can be lost on power failure, at a small
+		// cost; "always" costs an fsync per group of concurrent requests.
+		Sync: SyncConfig{Mode: SyncInterval, Interval: time.Second, MaxPending: 10000},
+		Retention: RetentionConfig{
+			// A bounded disk by default: an edge buffer must never fill
+			// the disk it shares with the node.
+			MaxSize: 1 << 30,
+			// Delivered data is not kept for replay: the directory shrinks
+			// back as the receiver drains it.
+			DeleteConsumed:  true,
+			CleanupInterval: 30 * time.Second,
+		},
+		// Block (bounded by the request's context) rather than reject:
+		// a short burst waits for the receiver instead of bouncing.
+		WhenFull: WhenFullBlock,
+		// OTLP protobuf compresses several-fold; small requests are not
+		// worth the CPU.
+		Compression: CompressionConfig{Type: CompressionZstd, MinSize: 4096},
+		// No timeout of our own: an append is bounded by the disk, and a
+		// wait under when_full block by the caller's deadline.
+		Timeout: 0,
+	}
+}
+
+func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
+	e, err := newCometExporter(cfg.(*Config), set, "traces")
+	if err != nil {
+		return nil, err
+	}
+	return exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces, helperOptions(e)...)
+}
+
+func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Metrics, error) {
+	c := cfg.(*Config)
+	if c.PartitionBy == PartitionTraceID {
+		return nil, fmt.Errorf("partition_by: trace_id applies to traces only; use round_robin or resource for metrics (a separate comet exporter on the same directory may partition traces by trace_id)")
+	}
+	e, err := newCometExporter(c, set, "metrics")
+	if err != nil {
+		return nil, err
+	}
+	return exporterhelper.NewMetrics(ctx, set, cfg, e.pushMetrics, helperOptions(e)...)
+}
+
+func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
+	c := cfg.(*Config)
+	if c.PartitionBy == PartitionTraceID {
+		return nil, fmt.Errorf("partition_by: trace_id applies to traces only; use round_robin or resource for logs (a separate comet exporter on the same directory may partition traces by trace_id)")
+	}
+	e, err := newCometExporter(c, set, "logs")
+	if err != nil {
+		return nil, err
+	}
+	return exporterhelper.NewLogs(ctx, set, cfg, e.pushLogs, helperOptions(e)...)
+}
+
+// helperOptions wraps the exporter for the standard exporter telemetry,
+// without a queue or retries: the request returns only once it is on
+// disk, and the upstream client retries what fails.
+func helperOptions(e *cometExporter) []exporterhelper.Option {
+	return []exporterhelper.Option{
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: e.cfg.Timeout}),
+		exporterhelper.WithStart(e.start),
+		exporterhelper.WithShutdown(e.shutdown),
+	}
+}
