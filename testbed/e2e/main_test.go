@@ -125,8 +125,8 @@ func buildCollector() (bin string, dropped []string, fallback, err error) {
 		Manifest: manifest,
 		OutDir:   out,
 		// Until the comet packages exist (and compile), build the rest so that the baselines run.
-		DropMissingLocal: os.Getenv(envRequireComet) == "",
-		Log:              logFile,
+		SkipUnready: os.Getenv(envRequireComet) == "",
+		Log:         logFile,
 	})
 	if err != nil {
 		return "", nil, nil, fmt.Errorf("%w\nlast lines of %s:\n%s", err, logPath, tail(logPath, 30))

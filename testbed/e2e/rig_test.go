@@ -50,7 +50,7 @@ func scaleFromEnv(t *testing.T) scale {
 			OutageItems:        50_000,
 			CrashRounds:        10,
 			CrashLoad:          time.Second,
-			BudgetBytes:        4 << 20,
+			BudgetBytes:        8 << 20,
 			BudgetLoad:         6 * time.Second,
 		}
 	}

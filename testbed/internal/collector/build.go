@@ -31,12 +31,12 @@ type BuildOptions struct {
 	OutDir string
 	// OCB is the `go run` target of the builder. Default DefaultOCB.
 	OCB string
-	// DropMissingLocal removes components whose package would come from a local replace but
-	// is not there yet (no non-test .go file declaring NewFactory), instead of failing the
-	// build. If the build still fails, it is retried once without any local component, so
-	// that a package half-way through being written does not stop the other scenarios.
-	DropMissingLocal bool
-	// Log receives ocb's output. Default: discarded.
+	// SkipUnready leaves out components served by a local replace whose package is not ready:
+	// no non-test Go file declares NewFactory, or `go build` of the package fails. If the
+	// distribution still fails to build, it is built once more without any local component.
+	// This lets the baselines run while the local components are being written.
+	SkipUnready bool
+	// Log receives ocb's and the go command's output. Default: discarded.
 	Log io.Writer
 }
 
@@ -44,9 +44,9 @@ type BuildOptions struct {
 type BuildResult struct {
 	Binary   string   // absolute path of the collector binary
 	Manifest string   // the prepared manifest ocb ran with
-	Dropped  []string // import paths removed under DropMissingLocal
-	// Fallback is set when the first build failed and the binary was built without any
-	// local component; it holds that first error.
+	Dropped  []string // import paths left out under SkipUnready
+	// Fallback is set when the build with the ready local components failed and the binary
+	// was built without any; it holds that first error.
 	Fallback error
 }
 
@@ -66,12 +66,26 @@ func Build(ctx context.Context, opts BuildOptions) (BuildResult, error) {
 	if err := os.MkdirAll(distDir, 0o755); err != nil {
 		return BuildResult{}, fmt.Errorf("build: %w", err)
 	}
-	res, err := buildOnce(ctx, opts, outDir, distDir, KeepAll)
-	if err == nil || !opts.DropMissingLocal {
-		return res, err
+	if !opts.SkipUnready {
+		return buildOnce(ctx, opts, outDir, distDir, nil)
+	}
+	unready := func(imp, moduleDir, pkgDir string) bool {
+		if !hasFactory(pkgDir) {
+			return true
+		}
+		cmd := exec.CommandContext(ctx, "go", "build", imp)
+		cmd.Dir = moduleDir
+		cmd.Stdout = opts.Log
+		cmd.Stderr = opts.Log
+		fmt.Fprintf(opts.Log, "=== go build %s\n", imp)
+		return cmd.Run() != nil
+	}
+	res, err := buildOnce(ctx, opts, outDir, distDir, unready)
+	if err == nil {
+		return res, nil
 	}
 	fmt.Fprintf(opts.Log, "\n=== build failed (%v); retrying without local components\n", err)
-	res, err2 := buildOnce(ctx, opts, outDir, distDir, DropLocal)
+	res, err2 := buildOnce(ctx, opts, outDir, distDir, func(string, string, string) bool { return true })
 	if err2 != nil {
 		return BuildResult{}, err
 	}
@@ -79,11 +93,8 @@ func Build(ctx context.Context, opts BuildOptions) (BuildResult, error) {
 	return res, nil
 }
 
-func buildOnce(ctx context.Context, opts BuildOptions, outDir, distDir string, mode DropMode) (BuildResult, error) {
-	if opts.DropMissingLocal && mode == KeepAll {
-		mode = DropUnwritten
-	}
-	prepared, name, dropped, err := PrepareManifest(opts.Manifest, distDir, mode)
+func buildOnce(ctx context.Context, opts BuildOptions, outDir, distDir string, drop DropFunc) (BuildResult, error) {
+	prepared, name, dropped, err := PrepareManifest(opts.Manifest, distDir, drop)
 	if err != nil {
 		return BuildResult{}, err
 	}
@@ -105,21 +116,17 @@ func buildOnce(ctx context.Context, opts BuildOptions, outDir, distDir string, m
 	return BuildResult{Binary: bin, Manifest: manifestPath, Dropped: dropped}, nil
 }
 
-// DropMode says which components served by a local replace PrepareManifest leaves out.
-type DropMode int
-
-const (
-	KeepAll       DropMode = iota // keep every component
-	DropUnwritten                 // drop those whose package declares no NewFactory yet
-	DropLocal                     // drop every one
-)
+// DropFunc decides whether PrepareManifest leaves out a component served by a local replace,
+// given its import path, the replaced module's directory and the package's directory.
+type DropFunc func(importPath, moduleDir, packageDir string) bool
 
 var componentSections = []string{"receivers", "exporters", "processors", "extensions", "connectors"}
 
 // PrepareManifest reads an ocb manifest and returns it rewritten to build into outputPath:
-// dist.output_path is replaced and relative replace targets become absolute. Components are
-// left out per mode, and listed. It also returns the distribution name.
-func PrepareManifest(manifest, outputPath string, mode DropMode) (out []byte, distName string, dropped []string, err error) {
+// dist.output_path is replaced and relative replace targets become absolute. Components
+// served by a local replace are left out (and listed) where drop says so; a nil drop keeps
+// all. It also returns the distribution name.
+func PrepareManifest(manifest, outputPath string, drop DropFunc) (out []byte, distName string, dropped []string, err error) {
 	raw, err := os.ReadFile(manifest)
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("manifest: %w", err)
@@ -168,7 +175,7 @@ func PrepareManifest(manifest, outputPath string, mode DropMode) (out []byte, di
 		}
 	}
 
-	if mode != KeepAll {
+	if drop != nil {
 		for _, section := range componentSections {
 			list, ok := doc[section].([]any)
 			if !ok {
@@ -177,7 +184,7 @@ func PrepareManifest(manifest, outputPath string, mode DropMode) (out []byte, di
 			kept := list[:0]
 			for _, entry := range list {
 				comp, _ := entry.(map[string]any)
-				if imp := localPackage(comp, localModules); imp != "" && (mode == DropLocal || !hasFactory(localModules, comp, imp)) {
+				if imp, modDir, pkgDir, local := localPackage(comp, localModules); local && drop(imp, modDir, pkgDir) {
 					dropped = append(dropped, imp)
 					continue
 				}
@@ -194,33 +201,30 @@ func PrepareManifest(manifest, outputPath string, mode DropMode) (out []byte, di
 	return out, distName, dropped, nil
 }
 
-// localPackage returns the component's import path if it lives in a locally replaced
-// module, "" otherwise.
-func localPackage(comp map[string]any, localModules map[string]string) string {
+// localPackage locates a component that lives in a locally replaced module.
+func localPackage(comp map[string]any, localModules map[string]string) (imp, moduleDir, packageDir string, ok bool) {
 	gomod, _ := comp["gomod"].(string)
 	fields := strings.Fields(gomod)
 	if len(fields) == 0 {
-		return ""
+		return "", "", "", false
 	}
-	if _, ok := localModules[fields[0]]; !ok {
-		return ""
+	moduleDir, ok = localModules[fields[0]]
+	if !ok {
+		return "", "", "", false
 	}
-	imp, _ := comp["import"].(string)
+	imp, _ = comp["import"].(string)
 	if imp == "" {
 		imp = fields[0]
 	}
-	return imp
+	rel, ok := strings.CutPrefix(imp, fields[0])
+	if !ok {
+		return "", "", "", false
+	}
+	return imp, moduleDir, filepath.Join(moduleDir, filepath.FromSlash(rel)), true
 }
 
-// hasFactory reports whether the local package imp has a non-test Go file declaring NewFactory.
-func hasFactory(localModules map[string]string, comp map[string]any, imp string) bool {
-	gomod, _ := comp["gomod"].(string)
-	mod := strings.Fields(gomod)[0]
-	rel, ok := strings.CutPrefix(imp, mod)
-	if !ok {
-		return false
-	}
-	dir := filepath.Join(localModules[mod], filepath.FromSlash(rel))
+// hasFactory reports whether dir has a non-test Go file declaring NewFactory.
+func hasFactory(dir string) bool {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return false

@@ -40,7 +40,7 @@ replaces:
   - example.com/repo => ../
   - example.com/other v1.0.0 => example.com/fork v1.0.1
 `)
-	out, name, dropped, err := PrepareManifest(manifest, "/tmp/out/dist", DropUnwritten)
+	out, name, dropped, err := PrepareManifest(manifest, "/tmp/out/dist", func(_, _, pkgDir string) bool { return !hasFactory(pkgDir) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,13 +72,13 @@ replaces:
 		t.Errorf("replaces = %q, want %q", doc.Replaces, want)
 	}
 
-	_, _, dropped, err = PrepareManifest(manifest, "/tmp/out/dist", KeepAll)
+	_, _, dropped, err = PrepareManifest(manifest, "/tmp/out/dist", nil)
 	if err != nil || len(dropped) != 0 {
-		t.Errorf("KeepAll: dropped %v, err %v", dropped, err)
+		t.Errorf("nil drop: dropped %v, err %v", dropped, err)
 	}
-	_, _, dropped, err = PrepareManifest(manifest, "/tmp/out/dist", DropLocal)
+	_, _, dropped, err = PrepareManifest(manifest, "/tmp/out/dist", func(string, string, string) bool { return true })
 	if want := []string{"example.com/repo/present", "example.com/repo/missing", "example.com/repo/testonly"}; err != nil || !slices.Equal(dropped, want) {
-		t.Errorf("DropLocal: dropped %v, err %v; want %v", dropped, err, want)
+		t.Errorf("drop all: dropped %v, err %v; want %v", dropped, err, want)
 	}
 }
 

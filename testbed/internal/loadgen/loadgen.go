@@ -54,8 +54,8 @@ type Options struct {
 	RetryDelay time.Duration
 	// ItemsPerSecond caps the send rate over all workers. 0: unthrottled.
 	ItemsPerSecond float64
-	// FillerBytes is the size of a filler attribute that gives items a realistic size.
-	// Default 64.
+	// FillerBytes is the length of a pseudo-random hex attribute (testbed.request_id; the body
+	// of a log record) that gives items a realistic size and compressibility. Default 64.
 	FillerBytes int
 }
 

@@ -5,7 +5,7 @@ package loadgen // import "github.com/comet-otel/comet/testbed/internal/loadgen"
 
 import (
 	"encoding/binary"
-	"strings"
+	"encoding/hex"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -33,14 +33,35 @@ const (
 
 // payload builds requests whose items carry the sequence numbers [first, first+n).
 type payload struct {
-	filler  string
-	traceHi [8]byte // high half of every trace ID: distinguishes runs in a backend's view
+	fillerBytes int
+	runID       uint64
+	traceHi     [8]byte // high half of every trace ID: distinguishes runs in a backend's view
 }
 
 func newPayload(fillerBytes int, runID uint64) payload {
-	p := payload{filler: strings.Repeat("x", fillerBytes)}
+	p := payload{fillerBytes: fillerBytes, runID: runID}
 	binary.BigEndian.PutUint64(p.traceHi[:], runID)
 	return p
+}
+
+// filler is a per-item pseudo-random hex string (like a request ID), so that compressing
+// the stored data gains what it would on real telemetry and not what a constant string would.
+func (p payload) filler(seq uint64) string {
+	buf := make([]byte, p.fillerBytes)
+	state := seq ^ p.runID
+	for i := 0; i < len(buf); i += 16 {
+		state += 0x9e3779b97f4a7c15 // splitmix64
+		z := state
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+		z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+		z ^= z >> 31
+		var word [8]byte
+		binary.LittleEndian.PutUint64(word[:], z)
+		var hexed [16]byte
+		hex.Encode(hexed[:], word[:])
+		copy(buf[i:], hexed[:])
+	}
+	return string(buf)
 }
 
 func (p payload) traceID(seq uint64) pcommon.TraceID {
@@ -77,7 +98,7 @@ func (p payload) traces(first uint64, n int) ptrace.Traces {
 		attrs.PutInt(SeqAttribute, int64(seq))
 		attrs.PutStr("http.request.method", "GET")
 		attrs.PutInt("http.response.status_code", 200)
-		attrs.PutStr("testbed.filler", p.filler)
+		attrs.PutStr("testbed.request_id", p.filler(seq))
 	}
 	return td
 }
@@ -98,7 +119,7 @@ func (p payload) logs(first uint64, n int) plog.Logs {
 		lr.SetObservedTimestamp(now)
 		lr.SetSeverityNumber(plog.SeverityNumberInfo)
 		lr.SetSeverityText("INFO")
-		lr.Body().SetStr("request served " + p.filler)
+		lr.Body().SetStr("request served " + p.filler(seq))
 		lr.SetTraceID(p.traceID(seq))
 		attrs := lr.Attributes()
 		attrs.EnsureCapacity(2)
