@@ -78,7 +78,7 @@ func TestScenario(t *testing.T) {
 		}
 	})
 	t.Run("disk_budget", func(t *testing.T) {
-		results.Table(tableBudget, fmt.Sprintf("Disk budget: comet exporter, backend down, %s MiB retention.max_size, 2 shards, segments of 1/8 of the budget, load up to 3x the budget", report.MiB(sc.BudgetBytes)),
+		results.Table(tableBudget, fmt.Sprintf("Disk budget: comet exporter, backend down, %s MiB retention.max_size, 2 shards, segments of 1/8 of the budget, load up to 6x the budget in OTLP bytes", report.MiB(sc.BudgetBytes)),
 			"when_full", "max disk sampled MiB", "limit (budget + 1 segment) MiB", "acked items", "failed requests", "sender saw", "delivered after up", "lost", "newest 10% kept", "drop metrics")
 		for _, policy := range []string{"block", "reject", "drop_oldest"} {
 			t.Run(policy, func(t *testing.T) { diskBudget(t, policy, sc) })
@@ -206,18 +206,25 @@ func crash(t *testing.T, c scenarioCase, sc scale) {
 	for round := 1; round <= sc.CrashRounds; round++ {
 		up := round%2 == 1
 		r.backend.SetUp(up)
-		ctx, cancel := context.WithCancel(context.Background())
-		runErr := make(chan error, 1)
-		go func() { runErr <- g.Run(ctx) }()
-		// Kill somewhere in the second quarter to the end of the load window.
-		wait := sc.CrashLoad/4 + time.Duration(rng.Int64N(int64(sc.CrashLoad*3/4)+1))
-		time.Sleep(wait)
-		before := g.Stats().FailedRequests
-		r.kill()
-		cancel()
-		if err := <-runErr; err != nil {
-			t.Fatal(err)
-		}
+		var wait time.Duration
+		var before int64
+		func() {
+			// Bounded even if the kill below fails the test: the load stops with this function.
+			ctx, cancel := context.WithTimeout(context.Background(), sc.CrashLoad+time.Minute)
+			runErr := make(chan error, 1)
+			go func() { runErr <- g.Run(ctx) }()
+			defer func() {
+				cancel()
+				if err := <-runErr; err != nil {
+					t.Error(err)
+				}
+			}()
+			// Kill somewhere between a quarter of the load window and its end.
+			wait = sc.CrashLoad/4 + time.Duration(rng.Int64N(int64(sc.CrashLoad*3/4)+1))
+			time.Sleep(wait)
+			before = g.Stats().FailedRequests
+			r.kill()
+		}()
 		failedAtKill += g.Stats().FailedRequests - before
 
 		r.backend.SetUp(true)
@@ -276,17 +283,22 @@ func diskBudget(t *testing.T, policy string, sc scale) {
 			}
 		}
 	})
+	endSampling := sync.OnceFunc(func() {
+		close(stopSampling)
+		sampler.Wait()
+	})
+	defer endSampling()
 
-	// Items take a little over 200 bytes each on disk: ask for three budgets' worth.
+	// An item is about 200 bytes of OTLP before compression: ask for six budgets' worth, so
+	// that even well-compressed data overflows the budget.
 	g := r.generator(loadgen.Options{
-		TotalItems:     uint64(3 * sc.BudgetBytes / 200),
+		TotalItems:     uint64(6 * sc.BudgetBytes / 200),
 		Duration:       sc.BudgetLoad,
 		RequestTimeout: time.Second,
 	})
 	r.run(g, sc.BudgetLoad+time.Minute)
 	time.Sleep(500 * time.Millisecond)
-	close(stopSampling)
-	sampler.Wait()
+	endSampling()
 	m := r.metrics()
 
 	r.backend.SetUp(true)
