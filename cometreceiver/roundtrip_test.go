@@ -1,0 +1,205 @@
+// Copyright The Comet Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package cometreceiver
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.uber.org/zap"
+
+	"github.com/comet-otel/comet/cometexporter"
+	"github.com/comet-otel/comet/internal/log"
+	"github.com/comet-otel/comet/internal/sharedlog"
+)
+
+const roundTripRequests = 60
+
+// The round-trip tests run the exporter and the receiver as one collector
+// would: the exporter starts first and the receiver joins its client.
+
+func TestRoundTrip_Traces(t *testing.T) {
+	for _, by := range []cometexporter.PartitionBy{cometexporter.PartitionRoundRobin, cometexporter.PartitionTraceID, cometexporter.PartitionResource} {
+		t.Run(string(by), func(t *testing.T) {
+			dir := t.TempDir()
+			ecfg := exporterConfig(dir)
+			ecfg.Shards, ecfg.PartitionBy = 4, by
+			exp, _ := startTracesExporter(t, ecfg)
+			sink := new(consumertest.TracesSink)
+			startTracesReceiver(t, receiverSettings(), receiverConfig(dir), sink)
+
+			var sent []ptrace.Traces
+			for seq := range roundTripRequests {
+				td := genTraces(seq, 10, 3)
+				sent = append(sent, td)
+				require.NoError(t, exp.ConsumeTraces(context.Background(), td))
+			}
+			eventually(t, 10*time.Second, func() bool { return sink.SpanCount() >= roundTripRequests*20 }, "%d spans delivered", sink.SpanCount())
+			time.Sleep(50 * time.Millisecond) // nothing more may arrive
+			got := sink.AllTraces()
+			assert.Equal(t, roundTripRequests*20, sink.SpanCount())
+			assert.ElementsMatch(t, spansOf(sent), spansOf(got), "every span delivered once, under its resource and scope")
+			if by == cometexporter.PartitionRoundRobin {
+				assert.ElementsMatch(t, marshalAll(t, sent), marshalAll(t, got), "requests arrive as sent: the same OTLP bytes")
+			}
+			if by == cometexporter.PartitionTraceID {
+				assertOneShardPerTrace(t, dir)
+			}
+		})
+	}
+}
+
+func TestRoundTrip_Metrics(t *testing.T) {
+	for _, by := range []cometexporter.PartitionBy{cometexporter.PartitionRoundRobin, cometexporter.PartitionResource} {
+		t.Run(string(by), func(t *testing.T) {
+			dir := t.TempDir()
+			ecfg := exporterConfig(dir)
+			ecfg.Shards, ecfg.PartitionBy = 4, by
+			exp, _ := startMetricsExporter(t, ecfg)
+			sink := new(consumertest.MetricsSink)
+			startMetricsReceiver(t, receiverSettings(), receiverConfig(dir), sink)
+
+			var sent []pmetric.Metrics
+			for seq := range roundTripRequests {
+				md := genMetrics(seq, 7)
+				sent = append(sent, md)
+				require.NoError(t, exp.ConsumeMetrics(context.Background(), md))
+			}
+			eventually(t, 10*time.Second, func() bool { return sink.DataPointCount() >= roundTripRequests*7 }, "data points delivered")
+			time.Sleep(50 * time.Millisecond)
+			assert.Equal(t, roundTripRequests*7, sink.DataPointCount())
+			var wantBytes, gotBytes []string
+			m := &pmetric.ProtoMarshaler{}
+			for _, md := range sent {
+				b, err := m.MarshalMetrics(md)
+				require.NoError(t, err)
+				wantBytes = append(wantBytes, string(b))
+			}
+			for _, md := range sink.AllMetrics() {
+				b, err := m.MarshalMetrics(md)
+				require.NoError(t, err)
+				gotBytes = append(gotBytes, string(b))
+			}
+			// One resource per request: both partitionings keep requests whole.
+			assert.ElementsMatch(t, wantBytes, gotBytes)
+		})
+	}
+}
+
+func TestRoundTrip_Logs(t *testing.T) {
+	for _, by := range []cometexporter.PartitionBy{cometexporter.PartitionRoundRobin, cometexporter.PartitionResource} {
+		t.Run(string(by), func(t *testing.T) {
+			dir := t.TempDir()
+			ecfg := exporterConfig(dir)
+			ecfg.Shards, ecfg.PartitionBy = 4, by
+			exp, _ := startLogsExporter(t, ecfg)
+			sink := new(consumertest.LogsSink)
+			startLogsReceiver(t, receiverSettings(), receiverConfig(dir), sink)
+
+			var wantBytes []string
+			m := &plog.ProtoMarshaler{}
+			for seq := range roundTripRequests {
+				ld := genLogs(seq, 9)
+				b, err := m.MarshalLogs(ld)
+				require.NoError(t, err)
+				wantBytes = append(wantBytes, string(b))
+				require.NoError(t, exp.ConsumeLogs(context.Background(), ld))
+			}
+			eventually(t, 10*time.Second, func() bool { return sink.LogRecordCount() >= roundTripRequests*9 }, "log records delivered")
+			time.Sleep(50 * time.Millisecond)
+			assert.Equal(t, roundTripRequests*9, sink.LogRecordCount())
+			var gotBytes []string
+			for _, ld := range sink.AllLogs() {
+				b, err := m.MarshalLogs(ld)
+				require.NoError(t, err)
+				gotBytes = append(gotBytes, string(b))
+			}
+			assert.ElementsMatch(t, wantBytes, gotBytes)
+		})
+	}
+}
+
+// TestRoundTrip_SharedClientWakesTheReceiver shows the receiver uses the
+// exporter's client: with a poll interval of a minute, a record still
+// arrives at once, woken by the append.
+func TestRoundTrip_SharedClientWakesTheReceiver(t *testing.T) {
+	dir := t.TempDir()
+	exp, _ := startLogsExporter(t, exporterConfig(dir))
+	rcfg := receiverConfig(dir)
+	rcfg.PollInterval = time.Minute
+	sink := new(consumertest.LogsSink)
+	startLogsReceiver(t, receiverSettings(), rcfg, sink)
+	time.Sleep(100 * time.Millisecond) // workers are idle, waiting
+	for seq := range 3 {
+		require.NoError(t, exp.ConsumeLogs(context.Background(), genLogs(seq, 1)))
+		eventually(t, 5*time.Second, func() bool { return sink.LogRecordCount() == seq+1 }, "record %d delivered without polling", seq)
+	}
+}
+
+func marshalAll(t *testing.T, tds []ptrace.Traces) []string {
+	m := &ptrace.ProtoMarshaler{}
+	var out []string
+	for _, td := range tds {
+		b, err := m.MarshalTraces(td)
+		require.NoError(t, err)
+		out = append(out, string(b))
+	}
+	return out
+}
+
+// spansOf describes every span with its resource and scope.
+func spansOf(tds []ptrace.Traces) []string {
+	var out []string
+	for _, td := range tds {
+		for _, rs := range td.ResourceSpans().All() {
+			for _, ss := range rs.ScopeSpans().All() {
+				for _, sp := range ss.Spans().All() {
+					out = append(out, fmt.Sprintf("%v|%s|%s|%s|%s|%v", rs.Resource().Attributes().AsRaw(), ss.Scope().Name(),
+						sp.Name(), sp.TraceID(), sp.SpanID(), sp.Attributes().AsRaw()))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// assertOneShardPerTrace reads the traces shards with a group of its own
+// and checks that no trace ID appears in two shards.
+func assertOneShardPerTrace(t *testing.T, dir string) {
+	h, err := sharedlog.Default().OpenReader(dir, zap.NewNop(), "shard-check")
+	require.NoError(t, err)
+	defer func() { require.NoError(t, h.Release()) }()
+	c := log.NewConsumer(h.Client(), log.ConsumerOptions{Group: "shard-check", Stream: "traces:v1:shard:*"})
+	defer c.Close()
+	msgs, err := c.Read(context.Background(), nil, 100000)
+	require.NoError(t, err)
+	shardOf := map[pcommon.TraceID]uint32{}
+	shards := map[uint32]bool{}
+	for _, m := range msgs {
+		td, err := (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces(m.Data)
+		require.NoError(t, err)
+		shards[m.ID.ShardID] = true
+		for _, rs := range td.ResourceSpans().All() {
+			for _, ss := range rs.ScopeSpans().All() {
+				for _, sp := range ss.Spans().All() {
+					if s, ok := shardOf[sp.TraceID()]; ok {
+						require.Equal(t, s, m.ID.ShardID, "trace %s is in two shards", sp.TraceID())
+					}
+					shardOf[sp.TraceID()] = m.ID.ShardID
+				}
+			}
+		}
+	}
+	assert.Len(t, shardOf, roundTripRequests*7, "20 spans per request, 3 per trace: 7 traces each")
+	assert.Len(t, shards, 4, "traces spread over every shard")
+}
