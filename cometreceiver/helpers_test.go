@@ -54,7 +54,14 @@ func receiverConfig(dir string) *Config {
 
 func exporterSettings() exporter.Settings { return exportertest.NewNopSettings(exporterType) }
 
-func receiverSettings() receiver.Settings { return receivertest.NewNopSettings(metadata.Type) }
+// receiverSettings names the receiver "comet", as a collector would, so
+// restarted receivers are the same consumer group (NopSettings makes a
+// random name).
+func receiverSettings() receiver.Settings {
+	set := receivertest.NewNopSettings(metadata.Type)
+	set.ID = component.NewID(metadata.Type)
+	return set
+}
 
 // started is a component the test shuts down, at the latest at its end.
 type started struct {

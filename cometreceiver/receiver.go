@@ -83,8 +83,16 @@ func (r *cometReceiver) Start(_ context.Context, _ component.Host) error {
 		Stream: r.signal.String() + ":" + streamVersion + ":shard:*",
 		Start:  start,
 	})
-	if err := r.telemetry.RegisterCometReceiverLagCallback(r.observeLag); err != nil {
-		r.release()
+	client := h.Client()
+	if err := errors.Join(
+		r.telemetry.RegisterCometReceiverLagCallback(r.observeLag),
+		r.telemetry.RegisterCometReceiverLostRecordsCallback(func(_ context.Context, o metric.Int64Observer) error {
+			st := client.GetStats()
+			o.Observe(st.LostEntries + st.CorruptEntries)
+			return nil
+		}),
+	); err != nil {
+		_ = r.release()
 		return err
 	}
 	ctx, cancel := context.WithCancel(context.Background())

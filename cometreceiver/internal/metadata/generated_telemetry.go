@@ -31,6 +31,7 @@ type TelemetryBuilder struct {
 	CometReceiverDecodeFailures   metric.Int64Counter
 	CometReceiverDeliveredRecords metric.Int64Counter
 	CometReceiverLag              metric.Int64ObservableGauge
+	CometReceiverLostRecords      metric.Int64ObservableCounter
 	CometReceiverRejectedRecords  metric.Int64Counter
 	CometReceiverRetries          metric.Int64Counter
 }
@@ -52,6 +53,21 @@ func (builder *TelemetryBuilder) RegisterCometReceiverLagCallback(cb metric.Int6
 		cb(ctx, &observerInt64{inst: builder.CometReceiverLag, obs: o})
 		return nil
 	}, builder.CometReceiverLag)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterCometReceiverLostRecordsCallback sets callback for observable CometReceiverLostRecords metric.
+func (builder *TelemetryBuilder) RegisterCometReceiverLostRecordsCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.CometReceiverLostRecords, obs: o})
+		return nil
+	}, builder.CometReceiverLostRecords)
 	if err != nil {
 		return err
 	}
@@ -104,6 +120,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	builder.CometReceiverLag, err = builder.meter.Int64ObservableGauge(
 		"otelcol_comet_receiver_lag",
 		metric.WithDescription("Records appended and not yet acknowledged by the receiver's consumer group, summed over the shards of its signal. [Development]"),
+		metric.WithUnit("{records}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.CometReceiverLostRecords, err = builder.meter.Int64ObservableCounter(
+		"otelcol_comet_receiver_lost_records",
+		metric.WithDescription("Records of the directory skipped by the engine, never delivered - damaged on disk (checksum mismatch) or deleted by retention before a consumer of this process read them. Counted for the whole directory since it was opened. [Development]"),
 		metric.WithUnit("{records}"),
 	)
 	errs = errors.Join(errs, err)
