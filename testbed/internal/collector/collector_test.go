@@ -184,3 +184,23 @@ func writeFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+func TestDeletedOpenBytes(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "seg")
+	writeFile(t, path, strings.Repeat("x", 4096))
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if n, err := DeletedOpenBytes(os.Getpid(), dir); err != nil || n != 0 {
+		t.Fatalf("before delete: %d, %v", n, err)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := DeletedOpenBytes(os.Getpid(), dir); err != nil || n != 4096 {
+		t.Fatalf("after delete: %d, %v; want 4096", n, err)
+	}
+}

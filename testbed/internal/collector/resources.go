@@ -134,3 +134,31 @@ func FreePorts(n int) ([]int, error) {
 	}
 	return ports, nil
 }
+
+// DeletedOpenBytes sums the sizes of files under dir that the process still holds open
+// although they were deleted: their space stays in use until the last descriptor closes, and
+// a directory walk does not see them.
+func DeletedOpenBytes(pid int, dir string) (int64, error) {
+	fdDir := fmt.Sprintf("/proc/%d/fd", pid)
+	entries, err := os.ReadDir(fdDir)
+	if err != nil {
+		return 0, fmt.Errorf("open files: %w", err)
+	}
+	prefix := filepath.Clean(dir) + string(filepath.Separator)
+	var total int64
+	for _, e := range entries {
+		link := filepath.Join(fdDir, e.Name())
+		target, err := os.Readlink(link)
+		if err != nil {
+			continue // closed meanwhile
+		}
+		path, deleted := strings.CutSuffix(target, " (deleted)")
+		if !deleted || !strings.HasPrefix(path, prefix) {
+			continue
+		}
+		if info, err := os.Stat(link); err == nil { // follows the descriptor, even to a deleted file
+			total += info.Size()
+		}
+	}
+	return total, nil
+}
