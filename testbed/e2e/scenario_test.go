@@ -260,7 +260,7 @@ func diskBudget(t *testing.T, policy string, sc scale) {
 	r.start()
 
 	var (
-		mu      sync.Mutex
+		mu         sync.Mutex
 		maxDisk    int64 // files in the data directory plus deleted files still held open
 		maxDeleted int64 // the deleted-but-open part of maxDisk's sample
 		samples    int
