@@ -167,6 +167,9 @@ func (cfg *Config) Validate() error {
 		add("max_record_size: must be between %d and %d bytes, got %d", minRecordSize, maxRecordSizeCap, cfg.MaxRecordSize)
 	}
 	errs = append(errs, cfg.Sync.validate(), cfg.Retention.validate(), cfg.Compression.validate())
+	if cfg.Retention.MaxSize > 0 && cfg.SegmentSize > cfg.Retention.MaxSize {
+		add("segment_size: must not exceed retention::max_size (%d bytes): retention frees whole segments, got %d", cfg.Retention.MaxSize, cfg.SegmentSize)
+	}
 	if cfg.Retention.MaxSize > 0 && cfg.Retention.MaxSize < int64(cfg.MaxRecordSize) {
 		add("retention::max_size: must be at least max_record_size (%d bytes) so any record fits, got %d", cfg.MaxRecordSize, cfg.Retention.MaxSize)
 	}

@@ -102,6 +102,7 @@ func TestConfig_Validate_NamesTheKey(t *testing.T) {
 			"timeout: must not be negative",
 		}},
 		{name: "interval_without_period", want: []string{"sync::interval: must be positive under mode interval"}},
+		{name: "segment_above_budget", want: []string{"segment_size: must not exceed retention::max_size (4194304 bytes)"}},
 		{name: "budget_below_record", want: []string{"retention::max_size: must be at least max_record_size (2097152 bytes)"}},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,94 @@
+// Copyright The Comet Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package cometreceiver
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// benchTraces is a request of 100 HTTP server spans (about 37 KiB of
+// OTLP), the shape the exporter benchmarks append.
+func benchTraces(seed int) ptrace.Traces {
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "checkout")
+	rs.Resource().Attributes().PutStr("host.name", "edge-gw-07")
+	spans := rs.ScopeSpans().AppendEmpty()
+	spans.Scope().SetName("go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp")
+	for i := range 100 {
+		sp := spans.Spans().AppendEmpty()
+		sp.SetTraceID(traceID(uint64(seed*100+i) / 10))
+		sp.SetSpanID(pcommon.SpanID{byte(i), byte(seed), byte(seed >> 8), 4, 5, 6, 7, 8})
+		sp.SetName("GET /api/v1/orders/{id}")
+		sp.SetKind(ptrace.SpanKindServer)
+		sp.SetStartTimestamp(pcommon.Timestamp(1_700_000_000_000_000_000 + uint64(i)*1000))
+		sp.SetEndTimestamp(pcommon.Timestamp(1_700_000_000_000_000_000 + uint64(i)*1000 + 2_500_000))
+		a := sp.Attributes()
+		a.PutStr("http.request.method", "GET")
+		a.PutStr("http.route", "/api/v1/orders/{id}")
+		a.PutStr("url.path", fmt.Sprintf("/api/v1/orders/%d", seed*100+i))
+		a.PutInt("http.response.status_code", 200)
+		a.PutStr("server.address", "orders.internal")
+		a.PutInt("server.port", 8080)
+		a.PutStr("user_agent.original", "Mozilla/5.0 (X11; Linux x86_64)")
+		a.PutStr("network.protocol.version", "1.1")
+	}
+	return td
+}
+
+// countingTraces is a nop consumer that counts spans.
+type countingTraces struct{ spans atomic.Int64 }
+
+func (c *countingTraces) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
+func (c *countingTraces) ConsumeTraces(_ context.Context, td ptrace.Traces) error {
+	c.spans.Add(int64(td.SpanCount()))
+	return nil
+}
+
+// BenchmarkReceiver_Drain measures how fast a backlog of 100-span records
+// (default zstd compression) is decoded and delivered to a nop consumer,
+// with 1 and 2 workers. b.N is the number of records.
+func BenchmarkReceiver_Drain(b *testing.B) {
+	for _, workers := range []int{1, 2} {
+		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
+			dir := b.TempDir()
+			exp, s := startTracesExporter(b, exporterConfig(dir))
+			reqs := make([]ptrace.Traces, 64)
+			for i := range reqs {
+				reqs[i] = benchTraces(i)
+			}
+			for i := range b.N {
+				require.NoError(b, exp.ConsumeTraces(context.Background(), reqs[i%len(reqs)]))
+			}
+			require.NoError(b, s.stop())
+			size, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(reqs[0])
+			require.NoError(b, err)
+
+			cfg := receiverConfig(dir)
+			cfg.Workers = workers
+			sink := &countingTraces{}
+			want := int64(b.N) * 100
+			b.SetBytes(int64(len(size)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			r := startTracesReceiver(b, receiverSettings(), cfg, sink)
+			for sink.spans.Load() < want {
+				time.Sleep(time.Millisecond)
+			}
+			b.StopTimer()
+			require.NoError(b, r.stop())
+			b.ReportMetric(float64(want)/b.Elapsed().Seconds(), "items/s")
+		})
+	}
+}
