@@ -79,7 +79,6 @@ func NewClientWithConfig(dataDir string, config CometConfig) (*Client, error) {
 
 		retentionKick: make(chan struct{}, 1),
 	}
-	c.space.init()
 	if c.readOnly {
 		if _, err := os.Stat(dir); err != nil {
 			return nil, fmt.Errorf("comet data directory: %w", err)

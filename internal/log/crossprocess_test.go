@@ -61,10 +61,16 @@ func TestCrossProcess_ReadOnlyConsumerTailsAnotherWriter(t *testing.T) {
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	require.NoError(t, cmd.Start())
-	defer func() { _ = stdin.Close(); _ = cmd.Wait() }()
+	defer func() {
+		_ = stdin.Close()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("writer stderr: %s", stderr.String())
+		}
+	}()
 	lines := bufio.NewScanner(stdout)
 	require.True(t, lines.Scan())
-	require.Equal(t, "ready", lines.Text(), stderr.String())
+	require.Equal(t, "ready", lines.Text())
 
 	_, err = NewClientWithConfig(dir, testConfig())
 	require.ErrorIs(t, err, ErrLocked, "the writer holds the directory")

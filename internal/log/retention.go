@@ -32,8 +32,6 @@ type spaceState struct {
 	freed notifier     // signalled when retention deleted something or a group acked
 }
 
-func (sp *spaceState) init() {}
-
 // acked records an acknowledgement in this process.
 func (sp *spaceState) acked() {
 	sp.acks.Add(1)
@@ -64,7 +62,7 @@ func (c *Client) admit(ctx context.Context, s *shard, n int64) error {
 			return nil
 		}
 		wake := c.space.freed.wait()
-		c.runRetention(true)
+		c.runRetention(s, n)
 		if !c.overBudget(s, n) {
 			return nil
 		}
@@ -116,14 +114,16 @@ func (c *Client) waitForSpace(ctx context.Context, wake <-chan struct{}) error {
 // CleanupInterval.
 func (c *Client) ForceRetentionCleanup() {
 	if !c.readOnly && !c.closed.Load() {
-		c.runRetention(false)
+		c.runRetention(nil, 0)
 	}
 }
 
-// runRetention deletes the sealed segments that retention allows. Under
-// pressure (an append is over budget) repeated calls within a few
+// runRetention deletes the sealed segments retention allows and, when an
+// append of need bytes to target is waiting, makes room for it if a
+// budget requires. Under that pressure, repeated calls within a few
 // milliseconds with no acknowledgement in between return at once.
-func (c *Client) runRetention(pressure bool) {
+func (c *Client) runRetention(target *shard, need int64) {
+	pressure := need > 0
 	sp := &c.space
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
@@ -133,41 +133,46 @@ func (c *Client) runRetention(pressure bool) {
 	}
 	sp.lastRun, sp.lastAck = time.Now(), acks
 	now := time.Now()
+	c.cleanAll(now, target, need)
+	if c.overAnyBudget(target, need) || !pressure && c.cfg.Retention.DeleteConsumed {
+		// Data still sits in active segments, which retention cannot
+		// delete: seal those it may delete (all of them under pressure,
+		// idle ones otherwise) and try again.
+		if c.sealDeletableActives(pressure, now) {
+			c.cleanAll(now, target, need)
+		}
+	}
+}
+
+// cleanAll applies retention to every shard, then the total budget.
+func (c *Client) cleanAll(now time.Time, target *shard, need int64) {
 	for _, s := range c.allShards() {
-		c.cleanShard(s, now)
+		c.cleanShard(s, now, needOf(s, target, need))
 	}
-	c.enforceTotalBudget(now)
-	if c.overAnyBudget() || !pressure && c.cfg.Retention.DeleteConsumed {
-		// Data still sits in active segments that retention cannot delete:
-		// seal those every group has fully acknowledged (under pressure, or
-		// when idle for DeleteConsumed) and try again.
-		if c.sealConsumedActives(pressure, now) {
-			for _, s := range c.allShards() {
-				c.cleanShard(s, now)
-			}
-			c.enforceTotalBudget(now)
-		}
-	}
-}
-
-// enforceTotalBudget deletes the oldest deletable segments while the
-// directory is over MaxTotalSize.
-func (c *Client) enforceTotalBudget(now time.Time) {
 	if max := c.cfg.Retention.MaxTotalSize; max > 0 {
-		for c.diskBytes.Load() > max && c.deleteGloballyOldest(now) {
+		for c.diskBytes.Load()+need > max && c.deleteGloballyOldest(now) {
 		}
 	}
 }
 
-// overAnyBudget reports whether the directory or any shard is over budget.
-func (c *Client) overAnyBudget() bool {
+// needOf is the room an append waits for in shard s.
+func needOf(s, target *shard, need int64) int64 {
+	if s == target {
+		return need
+	}
+	return 0
+}
+
+// overAnyBudget reports whether the directory or a shard, with need more
+// bytes for target, is over budget.
+func (c *Client) overAnyBudget(target *shard, need int64) bool {
 	r := &c.cfg.Retention
-	if r.MaxTotalSize > 0 && c.diskBytes.Load() > r.MaxTotalSize {
+	if r.MaxTotalSize > 0 && c.diskBytes.Load()+need > r.MaxTotalSize {
 		return true
 	}
 	if r.MaxShardSize > 0 {
 		for _, s := range c.allShards() {
-			if s.bytes.Load() > r.MaxShardSize {
+			if s.bytes.Load()+needOf(s, target, need) > r.MaxShardSize {
 				return true
 			}
 		}
@@ -175,22 +180,27 @@ func (c *Client) overAnyBudget() bool {
 	return false
 }
 
-// sealConsumedActives rotates active segments that every group has fully
-// acknowledged, so retention can delete them: all of them under budget
-// pressure, and otherwise those idle for a cleanup interval. It reports
-// whether it sealed any.
-func (c *Client) sealConsumedActives(pressure bool, now time.Time) bool {
+// sealDeletableActives rotates non-empty active segments whose data
+// retention may delete (acknowledged by every group, not protected, or
+// older than ForceDeleteAfter): all of them under pressure, otherwise
+// those idle for a cleanup interval. It reports whether it sealed any.
+func (c *Client) sealDeletableActives(pressure bool, now time.Time) bool {
+	r := &c.cfg.Retention
 	sealed := false
 	for _, s := range c.allShards() {
 		active := s.active()
 		if active.size.Load() == 0 {
 			continue
 		}
-		idle := now.Sub(time.Unix(0, active.maxTs.Load())) > c.cfg.Retention.CleanupInterval
-		if !pressure && !idle {
+		newest := time.Unix(0, active.maxTs.Load())
+		if !pressure && now.Sub(newest) <= r.CleanupInterval {
 			continue
 		}
-		if ok, err := consumedUpTo(s, s.next.Load()); err == nil && ok && s.sealActive() {
+		allowed := !r.ProtectUnconsumed || r.ForceDeleteAfter > 0 && now.Sub(newest) > r.ForceDeleteAfter
+		if !allowed {
+			allowed, _ = consumedUpTo(s, s.next.Load())
+		}
+		if allowed && s.sealActive() {
 			sealed = true
 		}
 	}
@@ -198,9 +208,10 @@ func (c *Client) sealConsumedActives(pressure bool, now time.Time) bool {
 }
 
 // cleanShard deletes the shard's oldest sealed segments while they are
-// expired, the shard is over its budget, or (DeleteConsumed) every group
-// has acknowledged them, and retention allows it.
-func (c *Client) cleanShard(s *shard, now time.Time) {
+// expired, the shard (with need more bytes) is over its budget, or
+// (DeleteConsumed) every group has acknowledged them, and retention
+// allows it.
+func (c *Client) cleanShard(s *shard, now time.Time, need int64) {
 	r := &c.cfg.Retention
 	for {
 		segs := s.segments()
@@ -214,7 +225,7 @@ func (c *Client) cleanShard(s *shard, now time.Time) {
 		switch {
 		case r.MaxAge > 0 && now.Sub(time.Unix(0, oldest.maxTs.Load())) > r.MaxAge:
 			allowed, err = c.deletionAllowed(s, oldest, now)
-		case r.MaxShardSize > 0 && s.bytes.Load() > r.MaxShardSize:
+		case r.MaxShardSize > 0 && s.bytes.Load()+need > r.MaxShardSize:
 			reason = "max_shard_size"
 			allowed, err = c.deletionAllowed(s, oldest, now)
 		case r.DeleteConsumed:
@@ -250,7 +261,7 @@ func (c *Client) retentionLoop() {
 		case <-t.C:
 		case <-c.retentionKick:
 		}
-		c.runRetention(false)
+		c.runRetention(nil, 0)
 	}
 }
 
