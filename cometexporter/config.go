@@ -170,8 +170,9 @@ func (cfg *Config) Validate() error {
 	if cfg.Retention.MaxSize > 0 && cfg.SegmentSize > cfg.Retention.MaxSize {
 		add("segment_size: must not exceed retention::max_size (%d bytes): retention frees whole segments, got %d", cfg.Retention.MaxSize, cfg.SegmentSize)
 	}
-	if cfg.Retention.MaxSize > 0 && cfg.Retention.MaxSize < int64(cfg.MaxRecordSize) {
-		add("retention::max_size: must be at least max_record_size (%d bytes) so any record fits, got %d", cfg.MaxRecordSize, cfg.Retention.MaxSize)
+	if cfg.Retention.MaxSize > 0 && cfg.Retention.MaxSize < 2*int64(cfg.MaxRecordSize) {
+		add("retention::max_size: must be at least twice max_record_size (%d bytes) so a record fits beside the data it waits for, got %d; lower max_record_size for a small budget",
+			cfg.MaxRecordSize, cfg.Retention.MaxSize)
 	}
 	switch cfg.WhenFull {
 	case WhenFullBlock, WhenFullReject, WhenFullDropOldest:

@@ -103,7 +103,7 @@ func TestConfig_Validate_NamesTheKey(t *testing.T) {
 		}},
 		{name: "interval_without_period", want: []string{"sync::interval: must be positive under mode interval"}},
 		{name: "segment_above_budget", want: []string{"segment_size: must not exceed retention::max_size (4194304 bytes)"}},
-		{name: "budget_below_record", want: []string{"retention::max_size: must be at least max_record_size (2097152 bytes)"}},
+		{name: "budget_below_record", want: []string{"retention::max_size: must be at least twice max_record_size (2097152 bytes)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
