@@ -35,6 +35,9 @@ type Client struct {
 	notifyMu  sync.Mutex
 	notifiers map[namespaceKey]*notifier
 
+	consumersMu sync.Mutex
+	consumers   map[*Consumer]struct{} // open consumers, closed with the client
+
 	diskBytes atomic.Int64
 	stats     counters
 	space     spaceState
@@ -75,6 +78,7 @@ func NewClientWithConfig(dataDir string, config CometConfig) (*Client, error) {
 		readOnly:  cfg.Concurrency.ReadOnly,
 		shards:    map[streamKey]*shard{},
 		notifiers: map[namespaceKey]*notifier{},
+		consumers: map[*Consumer]struct{}{},
 		stop:      make(chan struct{}),
 
 		retentionKick: make(chan struct{}, 1),
@@ -326,12 +330,26 @@ func (c *Client) Close() error {
 		errs = append(errs, s.groups.syncAll())
 	}
 	c.bg.Wait()
+	c.closeConsumers()
 	errs = append(errs, c.closeShards())
 	if c.lock != nil {
 		errs = append(errs, c.lock.release())
 	}
 	c.wakeAllConsumers()
 	return errors.Join(errs...)
+}
+
+// closeConsumers releases the segments open consumers hold.
+func (c *Client) closeConsumers() {
+	c.consumersMu.Lock()
+	open := make([]*Consumer, 0, len(c.consumers))
+	for cons := range c.consumers {
+		open = append(open, cons)
+	}
+	c.consumersMu.Unlock()
+	for _, cons := range open {
+		_ = cons.Close() // releases descriptors only: cannot fail
+	}
 }
 
 // closeShards closes writer handles and offset files.

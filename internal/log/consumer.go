@@ -74,6 +74,9 @@ type Consumer struct {
 // options are reported by the first call that uses them.
 func NewConsumer(client *Client, opts ConsumerOptions) *Consumer {
 	c := &Consumer{c: client, opts: opts, cursors: map[uint32]*cursor{}}
+	client.consumersMu.Lock()
+	client.consumers[c] = struct{}{}
+	client.consumersMu.Unlock()
 	switch {
 	case opts.Group == "":
 		c.err = errors.New("comet consumer: ConsumerOptions.Group must not be empty")
@@ -156,7 +159,7 @@ func (c *Consumer) shard(id uint32) (*shard, bool, error) {
 }
 
 // group returns the group's offset on s, creating it at the start position.
-func (c *Consumer) group(s *shard) (*groupOffset, error) {
+func (c *Consumer) group(s *shard) *groupOffset {
 	start := s.firstEntry()
 	if c.latestAt != nil {
 		c.mu.Lock()
@@ -165,8 +168,8 @@ func (c *Consumer) group(s *shard) (*groupOffset, error) {
 		}
 		c.mu.Unlock()
 	}
-	g, _, err := s.groups.get(c.opts.Group, true, start)
-	return g, err
+	g, _ := s.groups.get(c.opts.Group, true, start)
+	return g
 }
 
 func (c *Consumer) cursorFor(s *shard) *cursor {
@@ -221,10 +224,7 @@ func (c *Consumer) Read(ctx context.Context, shards []uint32, count int) ([]Stre
 
 // readShard reads one shard from the group's offset.
 func (c *Consumer) readShard(s *shard, max int, out []StreamMessage) ([]StreamMessage, error) {
-	g, err := c.group(s)
-	if err != nil {
-		return out, err
-	}
+	g := c.group(s)
 	cur := c.cursorFor(s)
 	cur.mu.Lock()
 	defer cur.mu.Unlock()
@@ -260,10 +260,10 @@ func (c *Consumer) skipGap(s *shard, g *groupOffset, off, entry, gap int64) erro
 	if gap > 0 {
 		c.countGap(s, g, gap)
 	}
-	if entry <= off {
-		return nil
+	if entry > off {
+		g.advance(entry)
 	}
-	return g.advance(entry)
+	return nil
 }
 
 func (c *Consumer) countGap(s *shard, g *groupOffset, gap int64) {
@@ -320,13 +320,8 @@ func (c *Consumer) ackUpTo(shardID uint32, entry int64) error {
 	if !ok || entry >= s.next.Load() || entry < 0 {
 		return fmt.Errorf("comet consumer: cannot acknowledge entry %d of shard %d: not appended", entry, shardID)
 	}
-	g, err := c.group(s)
-	if err != nil {
-		return err
-	}
-	if err := g.advance(entry + 1); err != nil {
-		return err
-	}
+	g := c.group(s)
+	g.advance(entry + 1)
 	c.c.space.acked()
 	if c.c.cfg.Retention.DeleteConsumed && !c.c.readOnly {
 		if segs := s.segments(); len(segs) > c.c.cfg.Retention.MinFilesToKeep && entry+1 >= segs[0].end() {
@@ -350,10 +345,7 @@ func (c *Consumer) GetLag(ctx context.Context, shardID uint32) (int64, error) {
 	if c.c.readOnly {
 		s.refresh()
 	}
-	g, exists, err := s.groups.get(c.opts.Group, false, 0)
-	if err != nil {
-		return 0, err
-	}
+	g, exists := s.groups.get(c.opts.Group, false, 0)
 	end := s.next.Load()
 	if !exists {
 		return end - s.firstEntry(), nil
@@ -375,15 +367,17 @@ func (c *Consumer) ResetOffset(ctx context.Context, shardID uint32, entryNumber 
 		return fmt.Errorf("comet consumer: shard %d of %s does not exist", shardID, c.opts.Stream)
 	}
 	entryNumber = min(max(entryNumber, 0), s.next.Load())
-	g, err := c.group(s)
-	if err != nil {
-		return err
-	}
-	return g.set(entryNumber)
+	g := c.group(s)
+	g.set(entryNumber)
+	return nil
 }
 
 // Close releases the consumer's open segments. Offsets are already stored.
+// Closing the Client closes its consumers.
 func (c *Consumer) Close() error {
+	c.c.consumersMu.Lock()
+	delete(c.c.consumers, c)
+	c.c.consumersMu.Unlock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {

@@ -54,16 +54,24 @@ func groupFileName(group string) string {
 
 func offsetSlotBase(nameLen int) int64 { return int64((16 + nameLen + 63) / 64 * 64) }
 
-// groupOffset is one group's position on one shard.
+// groupOffset is one group's position on one shard. The in-memory offset
+// is authoritative in this process; the file follows it. A write to the
+// file that fails (a full disk) is logged and retried at the next
+// acknowledgement or checkpoint, so consumption never stalls on it: after
+// a crash the group at worst restarts from an older offset.
 type groupOffset struct {
+	t        *groupTable
 	name     string
 	path     string
 	slotBase int64
 
-	mu     sync.Mutex // orders writes to the file
-	seq    uint64
-	dirty  bool // written since the last fsync
-	offset atomic.Int64
+	mu      sync.Mutex // orders writes to the file
+	seq     uint64
+	created bool // the file exists
+	unsaved bool // the offset in memory has not reached the file
+	warned  bool // the current persistence failure was logged
+	dirty   bool // written since the last fsync
+	offset  atomic.Int64
 }
 
 // groupTable holds the groups of one shard that this process has used.
@@ -107,37 +115,35 @@ func (t *groupTable) dir() string { return filepath.Join(t.s.dir, groupsDirName)
 // get returns the group's offset record, loading it from disk, or creating
 // it at start when it does not exist and create is set. ok is false when
 // the group does not exist and create is not set.
-func (t *groupTable) get(name string, create bool, start int64) (g *groupOffset, ok bool, err error) {
+func (t *groupTable) get(name string, create bool, start int64) (g *groupOffset, ok bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if g := t.groups[name]; g != nil {
-		return g, true, nil
+		return g, true
 	}
-	g = &groupOffset{name: name, path: filepath.Join(t.dir(), groupFileName(name)), slotBase: offsetSlotBase(len(name))}
+	g = &groupOffset{t: t, name: name, path: filepath.Join(t.dir(), groupFileName(name)), slotBase: offsetSlotBase(len(name))}
 	off, seq, err := readOffsetFile(g.path, name)
 	switch {
 	case err == nil:
-		g.seq = seq
+		g.seq, g.created = seq, true
 		g.offset.Store(t.clampLoaded(g, off))
 	case errors.Is(err, os.ErrNotExist):
 		if !create {
-			return nil, false, nil
+			return nil, false
 		}
-		if err := t.create(g, start); err != nil {
-			return nil, false, err
-		}
+		g.offset.Store(start)
+		g.persist()
 	default:
 		// A damaged offset file: restart the group from the oldest entry,
 		// which redelivers rather than skips.
 		t.s.c.stats.errors.Add(1)
 		t.s.c.log.Warn("Consumer offset file is damaged; the group restarts from the oldest entry",
 			zap.String("file", g.path), zap.String("group", name), zap.Error(err))
-		if err := t.create(g, t.s.firstEntry()); err != nil {
-			return nil, false, err
-		}
+		g.offset.Store(t.s.firstEntry())
+		g.persist()
 	}
 	t.groups[name] = g
-	return g, true, nil
+	return g, true
 }
 
 // clampLoaded keeps a loaded offset within the recovered log: after a
@@ -151,41 +157,66 @@ func (t *groupTable) clampLoaded(g *groupOffset, off int64) int64 {
 	return off
 }
 
-func (t *groupTable) create(g *groupOffset, start int64) error {
-	if err := os.MkdirAll(t.dir(), t.s.c.cfg.Storage.DirMode); err != nil {
+// set moves the group's offset to off, forward or back.
+func (g *groupOffset) set(off int64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.offset.Store(off)
+	g.persist()
+}
+
+// advance moves the offset to off if that is beyond the current one.
+func (g *groupOffset) advance(off int64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if off > g.offset.Load() {
+		g.offset.Store(off)
+		g.persist()
+	}
+}
+
+// persist writes the in-memory offset to the file (creating it on first
+// use) without fsync. The caller holds g.mu.
+func (g *groupOffset) persist() {
+	var err error
+	if g.created {
+		err = g.writeSlot(g.offset.Load())
+	} else if err = g.createFile(); err == nil {
+		g.created = true
+	}
+	c := g.t.s.c
+	if err != nil {
+		g.unsaved = true
+		c.stats.errors.Add(1)
+		if !g.warned {
+			g.warned = true
+			c.log.Warn("Could not store a consumer offset; it holds in memory and is retried",
+				zap.String("stream", g.t.s.name), zap.String("group", g.name), zap.Error(err))
+		}
+		return
+	}
+	g.unsaved, g.warned, g.dirty = false, false, true
+}
+
+// createFile writes a new offset file holding the current offset.
+func (g *groupOffset) createFile() error {
+	dir := g.t.dir()
+	cfg := &g.t.s.c.cfg.Storage
+	if err := os.MkdirAll(dir, cfg.DirMode); err != nil {
 		return fmt.Errorf("create groups directory: %w", err)
 	}
 	g.seq = 1
-	g.offset.Store(start)
-	if err := writeFileAtomic(g.path, encodeOffsetFile(g.name, start, g.seq), t.s.c.cfg.Storage.FileMode); err != nil {
+	if err := writeFileAtomic(g.path, encodeOffsetFile(g.name, g.offset.Load(), g.seq), cfg.FileMode); err != nil {
 		return fmt.Errorf("create offset file for group %q: %w", g.name, err)
 	}
-	if err := syncDir(t.dir()); err != nil {
+	if err := syncDir(dir); err != nil {
 		return fmt.Errorf("sync groups directory: %w", err)
 	}
 	return nil
 }
 
-// set stores a new offset for the group, forward or back.
-func (g *groupOffset) set(off int64) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.write(off)
-}
-
-// advance moves the offset to off if that is beyond the current one.
-func (g *groupOffset) advance(off int64) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if off <= g.offset.Load() {
-		return nil
-	}
-	return g.write(off)
-}
-
-// write stores off in the older slot of the offset file: one small write,
-// no fsync (see sync). The caller holds g.mu.
-func (g *groupOffset) write(off int64) error {
+// writeSlot stores off in the older slot: one small write in place.
+func (g *groupOffset) writeSlot(off int64) error {
 	g.seq++
 	slot := make([]byte, offsetSlotBytes)
 	binary.LittleEndian.PutUint64(slot[0:], g.seq)
@@ -202,15 +233,20 @@ func (g *groupOffset) write(off int64) error {
 	if err != nil {
 		return fmt.Errorf("write offset of group %q: %w", g.name, err)
 	}
-	g.offset.Store(off)
-	g.dirty = true
 	return nil
 }
 
-// sync makes the group's last stored offset durable.
+// sync stores an offset a failed write left in memory, then makes the
+// file durable.
 func (g *groupOffset) sync() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.unsaved {
+		g.persist()
+		if g.unsaved {
+			return fmt.Errorf("offset of group %q is not stored yet", g.name)
+		}
+	}
 	if !g.dirty {
 		return nil
 	}

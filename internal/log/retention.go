@@ -382,15 +382,17 @@ func (s *shard) sealActive() bool {
 
 // removeSegment deletes a sealed segment and its index, counting entries
 // that some group had not acknowledged. The groups' offsets are made
-// durable first: deleting a consumed segment is then crash-atomic with
-// the offsets that allowed it (after power loss no offset points before
-// a segment that is gone because of them).
+// durable first, so deleting a consumed segment is crash-atomic with the
+// offsets that allowed it: after a power loss no offset points before a
+// segment that is gone because of it. If they cannot be (a full disk
+// refuses a new offset file), the segment is deleted anyway: its entries
+// were acknowledged, freeing space matters more, and the only cost of a
+// power loss then is a gap counted as lost that was in fact delivered.
 func (c *Client) removeSegment(s *shard, seg *segment, reason string) error {
 	if err := s.groups.syncFiles(); err != nil {
 		c.stats.errors.Add(1)
-		c.log.Warn("Not deleting a segment: consumer offsets could not be made durable",
+		c.log.Warn("Deleting a segment before consumer offsets are durable",
 			zap.String("file", seg.path), zap.Error(err))
-		return err
 	}
 	s.segMu.Lock()
 	i := slices.Index(s.segs, seg)

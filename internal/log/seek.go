@@ -30,11 +30,9 @@ func (c *Consumer) SeekToTime(ctx context.Context, shardID uint32, t time.Time) 
 	if err != nil {
 		return err
 	}
-	g, err := c.group(s)
-	if err != nil {
-		return err
-	}
-	return g.set(entry)
+	g := c.group(s)
+	g.set(entry)
+	return nil
 }
 
 // entryAtTime returns the first entry with a timestamp at or after ts.
