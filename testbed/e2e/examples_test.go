@@ -5,12 +5,17 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/comet-otel/comet/testbed/internal/collector"
+	"github.com/comet-otel/comet/testbed/internal/loadgen"
+	"github.com/comet-otel/comet/testbed/internal/mockbackend"
 )
 
 // TestExamples validates every shipped example with the built binary (`otelcol-comet
@@ -118,4 +123,158 @@ func runIn(t *testing.T, dir, bin string, args, env []string) (string, error) {
 	cmd.Env = append(cmd.Env, env...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+// TestExamples_Deliver runs the examples as users would, from a fresh working directory with
+// the upstream pointed at the mock backend, and checks that everything acknowledged arrives.
+// A generated overlay (the last --config) moves their fixed ports to free loopback ones.
+func TestExamples_Deliver(t *testing.T) {
+	root := filepath.Join(testbedDir(), "..")
+	type proc struct {
+		configs []string
+		ingest  bool // has the OTLP receiver the load goes to
+	}
+	cases := []struct {
+		name  string
+		needs []string
+		procs []proc
+	}{
+		{
+			name:  "edge-buffer+upstream",
+			needs: []string{"receiver/comet", "exporter/comet", "exporter/otlp_http"},
+			procs: []proc{{configs: []string{"examples/edge-buffer.yaml", "examples/edge-buffer-upstream.yaml"}, ingest: true}},
+		},
+		{
+			name:  "persistent-queue",
+			needs: []string{"extension/comet_storage", "exporter/otlp_http"},
+			procs: []proc{{configs: []string{"examples/persistent-queue.yaml"}, ingest: true}},
+		},
+		{
+			name:  "split-process",
+			needs: []string{"receiver/comet", "exporter/comet", "exporter/otlp_http"},
+			procs: []proc{
+				{configs: []string{"examples/split-process/writer.yaml"}, ingest: true},
+				{configs: []string{"examples/split-process/reader.yaml", "examples/edge-buffer-upstream.yaml"}},
+			},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			requireComponents(t, c.needs)
+			bin := collectorBinary(t)
+			backend := startBackend(t)
+			cwd := t.TempDir()
+			env := []string{"COMET_UPSTREAM_ENDPOINT=" + backend.HTTPEndpoint()}
+			var procs []*collector.Process
+			t.Cleanup(func() {
+				for _, p := range procs {
+					if !p.Exited() {
+						_ = p.Kill()
+					}
+				}
+			})
+			otlpPort := 0
+			for i, pc := range c.procs {
+				ports, err := collector.FreePorts(4)
+				if err != nil {
+					t.Fatal(err)
+				}
+				overlay := filepath.Join(cwd, fmt.Sprintf("ports-%d.yaml", i))
+				if err := os.WriteFile(overlay, []byte(portsOverlay(ports, pc.ingest)), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				args := []string{}
+				for _, cfg := range pc.configs {
+					args = append(args, "--config", filepath.Join(root, cfg))
+				}
+				args = append(args, "--config", overlay)
+				logPath := filepath.Join(resultsDir(), "logs", strings.ReplaceAll(t.Name(), "/", "_")+fmt.Sprintf("-%d.log", i))
+				if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				_ = os.Remove(logPath)
+				p, err := collector.Start(collector.Command{Bin: bin, Args: args, Dir: cwd, Env: env, LogPath: logPath})
+				if err != nil {
+					t.Fatal(err)
+				}
+				procs = append(procs, p)
+				ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
+				err = p.WaitHTTPOK(ctx, fmt.Sprintf("http://127.0.0.1:%d/", ports[0]))
+				cancel()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if pc.ingest {
+					otlpPort = ports[2]
+				}
+			}
+
+			g, err := loadgen.New(loadgen.Options{Endpoint: fmt.Sprintf("127.0.0.1:%d", otlpPort), TotalItems: 20_000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := g.Run(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if got := g.Stats().AckedItems; got != 20_000 {
+				t.Fatalf("acknowledged %d of 20000 items; %s", got, g.Stats().CodesString())
+			}
+			waitDelivered(t, g.Acked(), backend, time.Minute, procs...)
+			for _, p := range procs {
+				if err := p.Stop(stopTimeout); err != nil {
+					t.Error(err)
+				}
+			}
+			if d := backend.Stats().Duplicates; d != 0 {
+				t.Logf("%d duplicates", d)
+			}
+		})
+	}
+}
+
+// portsOverlay moves an example's health check, own metrics and (for an ingesting collector)
+// OTLP endpoints to the given loopback ports: health, metrics, grpc, http.
+func portsOverlay(ports []int, ingest bool) string {
+	s := fmt.Sprintf(`extensions:
+  health_check:
+    endpoint: 127.0.0.1:%d
+service:
+  telemetry:
+    metrics:
+      readers:
+        - pull:
+            exporter:
+              prometheus:
+                host: 127.0.0.1
+                port: %d
+`, ports[0], ports[1])
+	if ingest {
+		s += fmt.Sprintf(`receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:%d
+      http:
+        endpoint: 127.0.0.1:%d
+`, ports[2], ports[3])
+	}
+	return s
+}
+
+func startBackend(t *testing.T) *mockbackend.Backend {
+	t.Helper()
+	b, err := mockbackend.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := b.Shutdown(ctx); err != nil {
+			t.Errorf("backend shutdown: %v", err)
+		}
+	})
+	return b
 }

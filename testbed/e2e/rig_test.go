@@ -116,17 +116,7 @@ func newRig(t *testing.T, v variant, tu tuning) *rig {
 	t.Helper()
 	requireComponents(t, v.Needs)
 	bin := collectorBinary(t)
-	backend, err := mockbackend.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := backend.Shutdown(ctx); err != nil {
-			t.Errorf("backend shutdown: %v", err)
-		}
-	})
+	backend := startBackend(t)
 	ports, err := collector.FreePorts(3)
 	if err != nil {
 		t.Fatal(err)
@@ -183,7 +173,7 @@ func (r *rig) start() {
 		r.t.Fatal("rig: start while the collector runs")
 	}
 	began := time.Now()
-	p, err := collector.Start(r.bin, []string{"--config", r.cfgPath}, r.logPath)
+	p, err := collector.Start(collector.Command{Bin: r.bin, Args: []string{"--config", r.cfgPath}, LogPath: r.logPath})
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -260,9 +250,16 @@ func (r *rig) run(g *loadgen.Generator, limit time.Duration) {
 // that took. It fails the test past timeout, naming the first missing numbers.
 func (r *rig) waitDelivered(acked *seqset.Set, timeout time.Duration) time.Duration {
 	r.t.Helper()
+	return waitDelivered(r.t, acked, r.backend, timeout, r.proc)
+}
+
+// waitDelivered waits until backend received every number in acked, failing the test past
+// timeout or when one of procs exits.
+func waitDelivered(t *testing.T, acked *seqset.Set, backend *mockbackend.Backend, timeout time.Duration, procs ...*collector.Process) time.Duration {
+	t.Helper()
 	began := time.Now()
 	deadline := began.Add(timeout)
-	delivered := r.backend.Delivered()
+	delivered := backend.Delivered()
 	var cursor uint64
 	for {
 		seq, missing := acked.FirstMissing(delivered, cursor)
@@ -270,12 +267,14 @@ func (r *rig) waitDelivered(acked *seqset.Set, timeout time.Duration) time.Durat
 			return time.Since(began)
 		}
 		cursor = seq
-		if r.proc != nil && r.proc.Exited() {
-			r.t.Fatalf("collector exited while draining: %v", r.proc.ExitErr())
+		for _, p := range procs {
+			if p != nil && p.Exited() {
+				t.Fatalf("collector exited while draining: %v", p.ExitErr())
+			}
 		}
 		if time.Now().After(deadline) {
-			r.t.Fatalf("%d of %d acknowledged items not delivered after %v (first missing: %v); backend %+v",
-				acked.Missing(delivered), acked.Count(), timeout, acked.MissingSample(delivered, 5), r.backend.Stats())
+			t.Fatalf("%d of %d acknowledged items not delivered after %v (first missing: %v); backend %+v",
+				acked.Missing(delivered), acked.Count(), timeout, acked.MissingSample(delivered, 5), backend.Stats())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -85,7 +85,7 @@ replaces:
 func TestProcess_StopIsGracefulAndKillIsNot(t *testing.T) {
 	log := filepath.Join(t.TempDir(), "proc.log")
 	script := `trap 'echo bye; exit 0' TERM; echo hello; while :; do sleep 0.05; done`
-	p, err := Start("/bin/sh", []string{"-c", script}, log)
+	p, err := Start(Command{Bin: "/bin/sh", Args: []string{"-c", script}, LogPath: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestProcess_StopIsGracefulAndKillIsNot(t *testing.T) {
 		t.Errorf("log tail = %q", tail)
 	}
 
-	p, err = Start("/bin/sh", []string{"-c", script}, log)
+	p, err = Start(Command{Bin: "/bin/sh", Args: []string{"-c", script}, LogPath: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestProcess_StopIsGracefulAndKillIsNot(t *testing.T) {
 }
 
 func TestProcess_WaitHTTPOK_ReportsEarlyExit(t *testing.T) {
-	p, err := Start("/bin/sh", []string{"-c", "echo boom; exit 3"}, filepath.Join(t.TempDir(), "p.log"))
+	p, err := Start(Command{Bin: "/bin/sh", Args: []string{"-c", "echo boom; exit 3"}, LogPath: filepath.Join(t.TempDir(), "p.log")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,33 +19,43 @@ import (
 // Process is one run of a collector binary. Its output is appended to LogPath, so the log of
 // every restart of one scenario reads as one file.
 type Process struct {
-	bin     string
-	args    []string
 	logPath string
-
 	cmd     *exec.Cmd
-	logFile *os.File
 	done    chan struct{}
 
 	mu      sync.Mutex
 	waitErr error
 }
 
-// Start launches bin with args, appending its stdout and stderr to logPath.
-func Start(bin string, args []string, logPath string) (*Process, error) {
+// Command is what to start.
+type Command struct {
+	Bin     string
+	Args    []string
+	Dir     string   // working directory; empty: the caller's
+	Env     []string // added to the caller's environment
+	LogPath string   // stdout and stderr are appended here
+}
+
+// Start launches c.Bin with c.Args, appending its stdout and stderr to c.LogPath.
+func Start(c Command) (*Process, error) {
+	bin, args, logPath := c.Bin, c.Args, c.LogPath
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("collector log: %w", err)
 	}
 	fmt.Fprintf(logFile, "\n===== %s start: %s %s\n", time.Now().Format(time.RFC3339Nano), bin, strings.Join(args, " "))
 	cmd := exec.Command(bin, args...)
+	cmd.Dir = c.Dir
+	if len(c.Env) > 0 {
+		cmd.Env = append(os.Environ(), c.Env...)
+	}
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	if err := cmd.Start(); err != nil {
 		_ = logFile.Close()
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
-	p := &Process{bin: bin, args: args, logPath: logPath, cmd: cmd, logFile: logFile, done: make(chan struct{})}
+	p := &Process{logPath: logPath, cmd: cmd, done: make(chan struct{})}
 	go func() {
 		err := cmd.Wait()
 		p.mu.Lock()
