@@ -200,22 +200,19 @@ func tail(path string, n int) string {
 
 // reportHeader states what was measured, on what, with which command.
 func reportHeader(started time.Time) []string {
-	cmd := "cd testbed && go test -count=1 -timeout 90m -v"
+	var knobs []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "TESTBED_") {
+			knobs = append(knobs, kv+" ")
+		}
+	}
+	cmd := "cd testbed && " + strings.Join(knobs, "") + "go test -count=1 -timeout 90m -v"
 	if testing.Short() {
 		cmd += " -short"
 	}
 	cmd += " ./e2e"
 	if f := flag.Lookup("test.run"); f != nil && f.Value.String() != "" {
 		cmd += " -run '" + f.Value.String() + "'"
-	}
-	var knobs []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "TESTBED_") {
-			knobs = append(knobs, kv)
-		}
-	}
-	if len(knobs) > 0 {
-		cmd = strings.Join(knobs, " ") + " " + cmd
 	}
 	rev := "unknown"
 	if out, err := exec.Command("git", "-C", testbedDir(), "rev-parse", "--short", "HEAD").Output(); err == nil {

@@ -324,6 +324,13 @@ func diskBudget(t *testing.T, policy string, sc scale) {
 			maxDisk, maxDeleted, sc.BudgetBytes, segment)
 	}
 	saw := gs.CodesString()
+	dropped, hasDropMetric := m["otelcol_comet_exporter_dropped_records"]
+	if !hasDropMetric {
+		t.Errorf("the collector exports no otelcol_comet_exporter_dropped_records")
+	}
+	if policy != "drop_oldest" && dropped != 0 {
+		t.Errorf("%s: %v records counted as dropped", policy, dropped)
+	}
 	switch policy {
 	case "block":
 		if gs.Codes["DeadlineExceeded"] == 0 {
@@ -344,7 +351,10 @@ func diskBudget(t *testing.T, policy string, sc scale) {
 			t.Errorf("drop_oldest: %d requests failed; the policy never refuses (codes: %s)", gs.FailedRequests, saw)
 		}
 		if lost == 0 {
-			t.Errorf("drop_oldest: nothing was dropped although %d items were sent into a %d-byte budget", gs.AckedItems, sc.BudgetBytes)
+			t.Errorf("drop_oldest: nothing was lost although %d items were sent into a %d-byte budget", gs.AckedItems, sc.BudgetBytes)
+		}
+		if hasDropMetric && dropped == 0 {
+			t.Errorf("drop_oldest: the exporter counted no dropped records")
 		}
 		if !newestKept {
 			t.Errorf("drop_oldest: some of the newest 10%% of acknowledged items were not delivered")
