@@ -42,12 +42,14 @@ const (
 	tableOutage     = "outage"
 	tableCrash      = "crash"
 	tableBudget     = "disk_budget"
+	gridSummary     = "summary"
 )
 
 // TestScenario runs the four scenarios; each variant is a subtest, so any one runs alone, e.g.
 // go test ./e2e -run 'TestScenario/outage/file_storage'.
 func TestScenario(t *testing.T) {
 	sc := scaleFromEnv(t)
+	results.Grid(gridSummary, "Summary: one column per variant (details in the tables below)", "scenario: metric")
 	t.Run("throughput", func(t *testing.T) {
 		results.Table(tableThroughput, fmt.Sprintf("Throughput: %v of unthrottled OTLP/gRPC traces + logs (4 senders, 100 items per request)", sc.ThroughputDuration),
 			"variant", "durability", "acked items/s", "end-to-end items/s", "drain after load s", "CPU s per M items", "peak RSS MiB", "disk at end of load MiB", "failed requests", "lost", "duplicates")
@@ -85,6 +87,13 @@ func TestScenario(t *testing.T) {
 func addRow(t *testing.T, key string, cells ...string) {
 	t.Helper()
 	if err := results.AddRow(key, cells...); err != nil {
+		t.Error(err)
+	}
+}
+
+func summary(t *testing.T, row, col, value string) {
+	t.Helper()
+	if err := results.SetCell(gridSummary, row, col, value); err != nil {
 		t.Error(err)
 	}
 }
@@ -131,6 +140,9 @@ func throughput(t *testing.T, c scenarioCase, sc scale) {
 		report.Int(lost),
 		report.Int(bs.Duplicates))
 	noteVariant(tableThroughput, c)
+	summary(t, "throughput: acked items/s", c.name, report.Int(int64(float64(gs.AckedItems)/load.Seconds())))
+	summary(t, "throughput: CPU s per M items", c.name, fmt.Sprintf("%.1f", cpuPerM))
+	summary(t, "throughput: peak RSS MiB", c.name, report.MiB(r.peakRSS))
 }
 
 func outage(t *testing.T, c scenarioCase, sc scale) {
@@ -191,6 +203,10 @@ func outage(t *testing.T, c scenarioCase, sc scale) {
 		report.Int(lost),
 		report.Int(bs.Duplicates))
 	noteVariant(tableOutage, c)
+	summary(t, "outage: disk while buffered MiB", c.name, report.MiB(buffered.Allocated))
+	summary(t, "outage: drain items/s", c.name, report.Int(int64(float64(gs.AckedItems)/drain.Seconds())))
+	summary(t, "outage: disk after drain MiB", c.name, report.MiB(afterDrain.Allocated))
+	summary(t, "outage: lost", c.name, report.Int(lost))
 	results.AddNote(tableOutage, fmt.Sprintf("disk after drain: allocated bytes (du) under the data directory, up to %v after the last delivery", settle))
 }
 
@@ -248,6 +264,8 @@ func crash(t *testing.T, c scenarioCase, sc scale) {
 		report.Int(bs.Duplicates),
 		report.Seconds(r.restarts/time.Duration(max(r.starts, 1))))
 	noteVariant(tableCrash, c)
+	summary(t, fmt.Sprintf("crash (%d x kill -9): lost / duplicates", sc.CrashRounds), c.name,
+		report.Int(lost)+" / "+report.Int(bs.Duplicates))
 }
 
 func diskBudget(t *testing.T, policy string, sc scale) {

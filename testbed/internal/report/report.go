@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -22,15 +23,57 @@ type Table struct {
 	Rows    [][]string
 }
 
+// Grid is a table filled cell by cell: one row per metric, one column per variant, so that
+// every scenario's headline numbers read side by side.
+type Grid struct {
+	Title  string
+	Corner string
+	rows   []string
+	cols   []string
+	cells  map[[2]string]string
+}
+
 // Report is safe for concurrent use by parallel subtests.
 type Report struct {
 	mu     sync.Mutex
 	tables map[string]*Table
-	order  []string
+	grids  map[string]*Grid
+	order  []string // keys of tables and grids, in creation order
 }
 
 // New returns an empty report.
-func New() *Report { return &Report{tables: map[string]*Table{}} }
+func New() *Report { return &Report{tables: map[string]*Table{}, grids: map[string]*Grid{}} }
+
+// Grid returns the grid with key, creating it on first use.
+func (r *Report) Grid(key, title, corner string) *Grid {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if g, ok := r.grids[key]; ok {
+		return g
+	}
+	g := &Grid{Title: title, Corner: corner, cells: map[[2]string]string{}}
+	r.grids[key] = g
+	r.order = append(r.order, key)
+	return g
+}
+
+// SetCell sets the cell of row and column in grid key, adding the row or column on first use.
+func (r *Report) SetCell(key, row, col, value string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	g, ok := r.grids[key]
+	if !ok {
+		return fmt.Errorf("report: no grid %q", key)
+	}
+	if !slices.Contains(g.rows, row) {
+		g.rows = append(g.rows, row)
+	}
+	if !slices.Contains(g.cols, col) {
+		g.cols = append(g.cols, col)
+	}
+	g.cells[[2]string{row, col}] = value
+	return nil
+}
 
 // Table returns the table with key, creating it with title and columns on first use.
 func (r *Report) Table(key, title string, columns ...string) *Table {
@@ -87,6 +130,11 @@ func (r *Report) Empty() bool {
 			return false
 		}
 	}
+	for _, g := range r.grids {
+		if len(g.cells) > 0 {
+			return false
+		}
+	}
 	return true
 }
 
@@ -100,6 +148,10 @@ func (r *Report) Markdown(header []string) string {
 		b.WriteString("\n")
 	}
 	for _, key := range r.order {
+		if g, ok := r.grids[key]; ok {
+			writeGrid(&b, g)
+			continue
+		}
 		t := r.tables[key]
 		if len(t.Rows) == 0 {
 			continue
@@ -118,6 +170,26 @@ func (r *Report) Markdown(header []string) string {
 		}
 	}
 	return b.String()
+}
+
+func writeGrid(b *strings.Builder, g *Grid) {
+	if len(g.cells) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n### %s\n\n", g.Title)
+	b.WriteString("| " + g.Corner + " | " + strings.Join(g.cols, " | ") + " |\n")
+	b.WriteString("|" + strings.Repeat(" --- |", len(g.cols)+1) + "\n")
+	for _, row := range g.rows {
+		cells := make([]string, len(g.cols))
+		for i, col := range g.cols {
+			if v, ok := g.cells[[2]string{row, col}]; ok {
+				cells[i] = v
+			} else {
+				cells[i] = "–"
+			}
+		}
+		b.WriteString("| " + row + " | " + strings.Join(cells, " | ") + " |\n")
+	}
 }
 
 // Write stores the markdown as <dir>/<UTC timestamp>.md and <dir>/latest.md and returns the

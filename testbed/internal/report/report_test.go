@@ -50,6 +50,26 @@ func TestReport_MarkdownAndWrite(t *testing.T) {
 	}
 }
 
+func TestReport_GridFillsCellByCell(t *testing.T) {
+	r := New()
+	r.Grid("sum", "summary", "metric")
+	if !r.Empty() {
+		t.Fatal("an unfilled grid must be empty")
+	}
+	for _, c := range [][3]string{{"items/s", "comet", "10"}, {"items/s", "file_storage", "9"}, {"lost", "file_storage", "0"}} {
+		if err := r.SetCell("sum", c[0], c[1], c[2]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.SetCell("nope", "a", "b", "c"); err == nil {
+		t.Fatal("a cell of an unknown grid must be refused")
+	}
+	want := "\n### summary\n\n| metric | comet | file_storage |\n| --- | --- | --- |\n| items/s | 10 | 9 |\n| lost | – | 0 |\n"
+	if md := r.Markdown(nil); md != want {
+		t.Fatalf("markdown:\n%q\nwant:\n%q", md, want)
+	}
+}
+
 func TestFormatters(t *testing.T) {
 	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", -12345: "-12,345"} {
 		if got := Int(n); got != want {
