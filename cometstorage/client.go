@@ -1,0 +1,493 @@
+// Copyright The Comet Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package cometstorage // import "github.com/comet-otel/comet/cometstorage"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.uber.org/zap"
+
+	"github.com/comet-otel/comet/internal/log"
+)
+
+// stream is the engine stream holding a client's records; each client
+// has a data directory of its own.
+const stream = "kv:v1:shard:0000"
+
+var (
+	errClientClosed = errors.New("comet_storage: client is closed")
+	errEmptyKey     = errors.New("comet_storage: key must not be empty")
+	errKeyTooLarge  = fmt.Errorf("comet_storage: key is longer than %d bytes", MaxKeySize)
+)
+
+// clientSettings is what a client needs from the extension's config.
+type clientSettings struct {
+	logger      *zap.Logger
+	sync        SyncConfig
+	segmentSize int64
+	maxSize     int64
+	compaction  CompactionConfig
+	dirMode     os.FileMode
+	events      clientEvents
+}
+
+// clientEvents reports what a client did, for telemetry. Nil funcs are
+// not called.
+type clientEvents struct {
+	compacted func(segments int64)
+	deleted   func(segments int64)
+	damaged   func(records int64)
+}
+
+func (ev clientEvents) report(fn func(int64), n int64) {
+	if fn != nil && n > 0 {
+		fn(n)
+	}
+}
+
+// client is a storage.Client over one engine log: a key-value store whose
+// writes are records appended to the log and whose key directory, kept
+// in memory, points each key to its newest record.
+type client struct {
+	set clientSettings
+	log *zap.Logger
+	dir string
+	eng *log.Client
+
+	// mu guards the key directory and orders appends with their effect on
+	// it: a batch is appended and applied under mu, so the order of the
+	// records in the log is the order in which they took effect.
+	mu      sync.Mutex
+	kd      keydir
+	closed  bool
+	buf     []byte         // record encoding, reused
+	writes  []write        // a batch's writes, reused
+	index   map[string]int // key → position in writes, for large batches
+	batches uint64         // batches appended, to tell an idle client
+	onClose func()
+
+	maint maintenance // background compaction state, owned by its goroutine
+	stop  chan struct{}
+	bg    sync.WaitGroup
+}
+
+var (
+	_ storage.Client = (*client)(nil)
+	_ storage.Walker = (*client)(nil)
+)
+
+// openClient opens (creating if needed) the store in dir, rebuilds its
+// key directory from the log and starts background compaction.
+func openClient(ctx context.Context, dir string, set clientSettings) (*client, error) {
+	eng, err := log.NewClientWithConfig(dir, engineConfig(set))
+	if errors.Is(err, log.ErrLocked) {
+		return nil, fmt.Errorf("comet_storage: %s is in use by another process: %w", dir, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("comet_storage: open %s: %w", dir, err)
+	}
+	c := &client{
+		set:     set,
+		log:     set.logger.With(zap.String("directory", dir)),
+		dir:     dir,
+		eng:     eng,
+		kd:      newKeydir(),
+		onClose: func() {},
+		stop:    make(chan struct{}),
+	}
+	if err := c.rebuild(ctx); err != nil {
+		_ = eng.Close()
+		return nil, err
+	}
+	c.bg.Add(1)
+	go c.compactLoop()
+	return c, nil
+}
+
+// neverInterval is a background fsync period that never elapses.
+const neverInterval = time.Duration(math.MaxInt64)
+
+// engineConfig maps the extension's settings onto the engine. The engine
+// always runs its interval policy: a segment it seals is then fsynced
+// before the next write, so an explicit Sync covers everything written.
+// Under none the interval never elapses; under always the client calls
+// Sync after each batch, outside its lock, so concurrent batches share
+// an fsync (group commit). Retention stays off: the client alone decides
+// which segments are no longer needed.
+func engineConfig(set clientSettings) log.CometConfig {
+	cfg := log.DefaultCometConfig()
+	cfg.Logger = set.logger
+	// Values are typically protobuf already; compressing them would cost
+	// CPU on the queue's hot path for little gain.
+	cfg.Compression = log.CompressionConfig{Codec: log.CodecNone}
+	// A record whose length field is damaged is stepped over to the next
+	// index point; a short step bounds what such damage costs.
+	cfg.Indexing.BoundaryInterval = 32
+	cfg.Storage.MaxFileSize = set.segmentSize
+	cfg.Storage.MaxEntrySize = maxRecordSize
+	cfg.Storage.CheckpointTime = 0
+	cfg.Storage.DirMode = set.dirMode
+	cfg.Storage.FileMode = 0o600
+	cfg.Retention = log.RetentionConfig{CleanupInterval: time.Hour, MinFilesToKeep: 1, WhenFull: log.FullReject}
+	interval := neverInterval
+	if set.sync.Mode == SyncInterval {
+		interval = set.sync.Interval
+	}
+	cfg.Durability = log.DurabilityConfig{Mode: log.SyncInterval, Interval: interval}
+	return cfg
+}
+
+// rebuild reads every record of the log, in order, into the key
+// directory. Damaged records were skipped by the engine (and a torn tail
+// truncated); their writes are lost and reported here.
+func (c *client) rebuild(ctx context.Context) error {
+	start := time.Now()
+	infos, err := c.eng.Segments(stream)
+	if err != nil {
+		return fmt.Errorf("comet_storage: list segments of %s: %w", c.dir, err)
+	}
+	for _, info := range infos {
+		c.kd.addRecord(c.kd.segment(info.FirstEntry), info.Bytes)
+	}
+	var ops []decodedOp
+	var malformed int64
+	err = c.eng.Scan(ctx, stream, 0, func(loc log.Location, data []byte) error {
+		ops, err = parseRecord(data, ops[:0])
+		if err != nil {
+			malformed++
+			c.log.Error("Skipping a record that is not a valid operation list: its writes are lost",
+				zap.Int64("segment", loc.Segment), zap.Int64("offset", loc.Offset), zap.Error(err))
+			return nil
+		}
+		seg := c.kd.segment(loc.Segment)
+		for _, op := range ops {
+			if op.del {
+				c.kd.del(string(op.key), seg, uint32(loc.Offset), uint32(loc.Size))
+			} else {
+				c.kd.set(string(op.key), seg, uint32(loc.Offset), uint32(loc.Size), op.voff, op.vlen)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("comet_storage: read the log in %s: %w", c.dir, err)
+	}
+	st := c.eng.GetStats()
+	if damaged := st.CorruptEntries + st.Truncations + malformed; damaged > 0 {
+		c.log.Error("Recovered from damaged records: the batches they held are lost, everything else is intact",
+			zap.Int64("damaged_records", st.CorruptEntries+malformed),
+			zap.Int64("torn_tails_truncated", st.Truncations), zap.Int64("truncated_bytes", st.TruncatedBytes))
+		c.set.events.report(c.set.events.damaged, damaged)
+	}
+	c.log.Info("Opened comet storage client",
+		zap.Int("keys", c.kd.live), zap.Int("segments", len(c.kd.segs)),
+		zap.Int64("disk_bytes", c.kd.disk), zap.Duration("duration", time.Since(start)))
+	return nil
+}
+
+// Get returns the value of key, or nil when it has none. The value is
+// read from disk: one read of the record that last wrote the key.
+func (c *client) Get(ctx context.Context, key string) ([]byte, error) {
+	for attempt := 0; ; attempt++ {
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			return nil, errClientClosed
+		}
+		e, ok := c.kd.get(key)
+		c.mu.Unlock()
+		if !ok {
+			return nil, nil
+		}
+		v, err := c.read(ctx, e)
+		// Compaction may have moved the record and deleted its segment
+		// between the lookup and the read: look again.
+		if errors.Is(err, log.ErrEntryGone) && attempt < 3 {
+			continue
+		}
+		return v, err
+	}
+}
+
+// Set stores value under key. It is a Batch of one operation.
+func (c *client) Set(ctx context.Context, key string, value []byte) error {
+	return c.Batch(ctx, storage.SetOperation(key, value))
+}
+
+// Delete removes key; deleting a missing key does nothing.
+func (c *client) Delete(ctx context.Context, key string) error {
+	return c.Batch(ctx, storage.DeleteOperation(key))
+}
+
+// Batch runs ops in order: a Get sees the Sets and Deletes before it in
+// the same batch. All writes of the batch go into one record, appended
+// with one write: after a crash either all of them are visible or none.
+// Nothing is written when any operation is invalid. Under sync mode
+// always, Batch returns after an fsync that covers its record.
+func (c *client) Batch(ctx context.Context, ops ...*storage.Operation) error {
+	if err := validateOps(ops); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return errClientClosed
+	}
+	wrote, err := c.batchLocked(ctx, ops)
+	c.mu.Unlock()
+	if err == nil && wrote && c.set.sync.Mode == SyncAlways {
+		if err = c.eng.Sync(ctx); err != nil {
+			err = fmt.Errorf("comet_storage: fsync: %w", err)
+		}
+	}
+	return err
+}
+
+func validateOps(ops []*storage.Operation) error {
+	for i, op := range ops {
+		if op == nil {
+			return fmt.Errorf("comet_storage: operation %d is nil", i)
+		}
+		switch op.Type {
+		case storage.Get, storage.Delete:
+		case storage.Set:
+			if op.Key == "" {
+				return errEmptyKey
+			}
+			if len(op.Key) > MaxKeySize {
+				return errKeyTooLarge
+			}
+		default:
+			return fmt.Errorf("comet_storage: operation %d has unknown type %d", i, op.Type)
+		}
+	}
+	return nil
+}
+
+// batchLocked runs a validated batch under mu. It reports whether it
+// appended a record.
+func (c *client) batchLocked(ctx context.Context, ops []*storage.Operation) (bool, error) {
+	c.writes = c.writes[:0]
+	clear(c.index)
+	for _, op := range ops {
+		switch op.Type {
+		case storage.Get:
+			if i := c.findWrite(op.Key); i >= 0 {
+				op.Value = nil
+				if w := &c.writes[i]; !w.del {
+					op.Value = append([]byte{}, w.value...)
+				}
+				continue
+			}
+			e, ok := c.kd.get(op.Key)
+			op.Value = nil
+			if ok {
+				v, err := c.read(ctx, e)
+				if err != nil {
+					return false, err
+				}
+				op.Value = v
+			}
+		case storage.Set:
+			c.putWrite(write{key: op.Key, value: op.Value})
+		case storage.Delete:
+			c.putWrite(write{key: op.Key, del: true})
+		}
+	}
+	// Deleting a key that is absent (or already a tombstone) changes
+	// nothing on disk: no record needed.
+	ws := c.writes[:0]
+	addsKey := false
+	for _, w := range c.writes {
+		_, live := c.kd.get(w.key)
+		if w.del && !live {
+			continue
+		}
+		addsKey = addsKey || !w.del && !live
+		ws = append(ws, w)
+	}
+	c.writes = ws
+	if len(ws) == 0 {
+		return false, nil
+	}
+	size := encodedSize(ws)
+	if size > maxRecordSize {
+		return false, errBatchTooLarge
+	}
+	if addsKey && c.set.maxSize > 0 && c.kd.disk+int64(size) > c.set.maxSize {
+		return false, fmt.Errorf("%w: %s holds %d bytes, max_size is %d", storage.ErrStorageFull, c.dir, c.kd.disk, c.set.maxSize)
+	}
+	c.buf = encodeRecord(c.buf[:0], ws)
+	locs, err := c.eng.AppendLocated(ctx, stream, [][]byte{c.buf})
+	if err != nil {
+		return false, c.appendError(err)
+	}
+	c.apply(locs[0], ws)
+	c.batches++
+	return true, nil
+}
+
+// apply points the keys of a record just appended at it.
+func (c *client) apply(loc log.Location, ws []write) {
+	seg := c.kd.segment(loc.Segment)
+	c.kd.addRecord(seg, loc.Size)
+	off, size := uint32(loc.Offset), uint32(loc.Size)
+	for _, w := range ws {
+		if w.del {
+			c.kd.del(w.key, seg, off, size)
+		} else {
+			c.kd.set(w.key, seg, off, size, w.voff, uint32(len(w.value)))
+		}
+	}
+}
+
+// appendError maps engine errors onto the storage contract.
+func (c *client) appendError(err error) error {
+	switch {
+	case errors.Is(err, syscall.ENOSPC):
+		return fmt.Errorf("%w: %w", storage.ErrStorageFull, err)
+	case errors.Is(err, log.ErrClosed):
+		return errClientClosed
+	}
+	return fmt.Errorf("comet_storage: append to %s: %w", c.dir, err)
+}
+
+// findWrite returns the position of key among the batch's writes, or -1.
+// Small batches (the common case) are searched linearly.
+func (c *client) findWrite(key string) int {
+	if c.index != nil && len(c.writes) > smallBatch {
+		if i, ok := c.index[key]; ok {
+			return i
+		}
+		return -1
+	}
+	for i := range c.writes {
+		if c.writes[i].key == key {
+			return i
+		}
+	}
+	return -1
+}
+
+const smallBatch = 16
+
+// putWrite records the newest write of a batch to its key.
+func (c *client) putWrite(w write) {
+	if i := c.findWrite(w.key); i >= 0 {
+		c.writes[i] = w
+		return
+	}
+	c.writes = append(c.writes, w)
+	if len(c.writes) > smallBatch {
+		if c.index == nil {
+			c.index = map[string]int{}
+		}
+		if len(c.index) == 0 {
+			for i := range c.writes {
+				c.index[c.writes[i].key] = i
+			}
+		}
+		c.index[w.key] = len(c.writes) - 1
+	}
+}
+
+// read returns the value e points at, checking the record's checksum.
+func (c *client) read(ctx context.Context, e entry) ([]byte, error) {
+	data, err := c.eng.ReadAt(ctx, stream, e.location())
+	if err != nil {
+		if errors.Is(err, log.ErrClosed) {
+			return nil, errClientClosed
+		}
+		return nil, fmt.Errorf("comet_storage: read from %s: %w", c.dir, err)
+	}
+	end := uint64(e.voff) + uint64(e.vlen)
+	if end > uint64(len(data)) {
+		return nil, fmt.Errorf("comet_storage: record at segment %d offset %d in %s is shorter than the value it should hold", e.seg, e.off, c.dir)
+	}
+	return data[e.voff:end:end], nil
+}
+
+// Walk calls fn with every key and its value, in key order, then applies
+// the operations fn returned as one batch. It does not block writers: each
+// value is the key's value at some moment of the walk. fn must not call
+// the client. An error from fn other than storage.SkipAll stops the walk
+// and discards the collected operations; SkipAll stops it and applies them.
+func (c *client) Walk(ctx context.Context, fn storage.WalkFunc) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return errClientClosed
+	}
+	keys := make([]string, 0, c.kd.live)
+	for k, e := range c.kd.keys {
+		if !e.tombstone() {
+			keys = append(keys, k)
+		}
+	}
+	c.mu.Unlock()
+	slices.SortFunc(keys, strings.Compare)
+	var collected []*storage.Operation
+	for _, k := range keys {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		v, err := c.Get(ctx, k)
+		if err != nil {
+			return err
+		}
+		if v == nil {
+			continue // deleted since the walk started
+		}
+		ops, err := fn(k, v)
+		if errors.Is(err, storage.SkipAll) {
+			collected = append(collected, ops...)
+			break
+		}
+		if err != nil {
+			return err
+		}
+		collected = append(collected, ops...)
+	}
+	if len(collected) == 0 {
+		return nil
+	}
+	return c.Batch(ctx, collected...)
+}
+
+// Close stops background compaction and closes the log, which makes
+// everything written durable. Operations after Close fail.
+func (c *client) Close(context.Context) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	c.mu.Unlock()
+	close(c.stop)
+	c.bg.Wait()
+	err := c.eng.Close()
+	c.onClose()
+	if err != nil {
+		return fmt.Errorf("comet_storage: close %s: %w", c.dir, err)
+	}
+	return nil
+}
+
+// usage reports the live keys and the disk bytes of the client.
+func (c *client) usage() (keys, disk int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return int64(c.kd.live), c.kd.disk
+}

@@ -1,0 +1,88 @@
+// Copyright The Comet Authors
+// SPDX-License-Identifier: Apache-2.0
+
+//go:generate go tool mdatagen metadata.yaml
+
+// Package cometstorage is the comet_storage extension: a storage.Extension
+// whose clients are log-structured key-value stores on the Comet engine
+// (internal/log), built for exporterhelper's persistent queue and usable
+// by any component that keeps state through storage.Client.
+//
+// # Layout
+//
+// Each client (one per GetClient kind, component ID and storage name) has
+// a directory of its own under the configured directory, named by
+// clientDirName (escaped parts joined by '~', or a SHA-256 when long),
+// holding one engine log:
+//
+//	<directory>/<client>/comet.lock                        engine writer lock (PID)
+//	<directory>/<client>/kv/v1/shard-0000/log-<16 digits>.comet   segments
+//	<directory>/<client>/kv/v1/shard-0000/log-<16 digits>.index   sparse index of a sealed segment
+//
+// The engine frames every record (length, CRC-32C, timestamp; see
+// internal/log) and names segments by their first entry number.
+//
+// # Record format
+//
+// Every Batch that changes something appends exactly one engine record,
+// whose payload lists the batch's writes: for each key the batch wrote,
+// its last write. Integers are unsigned varints (encoding/binary).
+//
+//	byte    format version, 1
+//	byte    record kind, 1 (operation list)
+//	uvarint number of operations n, at least 1
+//	n times:
+//	  byte     1 = set, 2 = delete
+//	  uvarint  key length (1 .. MaxKeySize), key bytes
+//	  set:     uvarint value length, value bytes
+//
+// Engine records are all or nothing (checksum), so a batch is atomic: a
+// crash at any point leaves all of its writes or none. Deletes of keys
+// that do not exist are not written. Records are stored uncompressed.
+//
+// # Key directory
+//
+// In memory, a map from each key to its newest record (segment, offset
+// and size of the record, offset and length of the value in it: 32 bytes
+// plus the key), never the value: Get reads the record with one pread and
+// checks its checksum. Per segment the client counts the bytes written
+// and the bytes still referenced, which drive reclamation.
+//
+// # Tombstones
+//
+// A delete is a record too, and it must stay on disk as long as an older
+// record of its key does, or a restart would bring the key back. The key
+// directory keeps a tombstone entry for a deleted key with the oldest
+// segment that may still hold a record of the key; the tombstone is needed
+// while any segment from that one up to (not including) its own exists.
+// Once those are deleted it is dropped. A key written and deleted within
+// one segment needs no tombstone entry at all (the common queue case).
+//
+// # Reclamation
+//
+// In the background, every compaction::check_interval: a sealed segment
+// that no entry references is deleted whole; a sealed segment whose
+// superseded share reaches compaction::ratio has its live records (values
+// and needed tombstones) copied to the active segment, one record per lock
+// hold and only if the key still points at the old record, and is then
+// deleted. Before any deletion the log is fsynced, so what superseded the
+// deleted records survives a power loss. A mostly dead active segment is
+// sealed once it is a quarter full, or when the client is idle, so a
+// drained queue returns to its live data.
+//
+// # Recovery
+//
+// At open the client scans its log and rebuilds the key directory,
+// applying records in log order. The engine truncates a torn tail and
+// steps over damaged records; the batches they held are lost, logged with
+// counts and counted in otelcol_comet_storage_damaged_records. The store
+// always opens.
+//
+// # Durability
+//
+// The engine runs its interval policy in every mode, so sealed segments
+// are fsynced before the next write. Under sync mode always a Batch that
+// wrote returns after an fsync covering its record; the fsync happens
+// after the client's lock is released, so concurrent batches share one.
+// A concurrent Get may therefore see a write whose fsync is in progress.
+package cometstorage // import "github.com/comet-otel/comet/cometstorage"
