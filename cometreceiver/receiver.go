@@ -6,6 +6,7 @@ package cometreceiver // import "github.com/comet-otel/comet/cometreceiver"
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 
 	"go.opentelemetry.io/collector/component"
@@ -37,10 +38,13 @@ type cometReceiver struct {
 	lagAttrs  metric.ObserveOption
 
 	// Set by Start.
-	handle   *sharedlog.Handle
-	consumer *log.Consumer
-	cancel   context.CancelFunc
-	workers  sync.WaitGroup
+	handle *sharedlog.Handle
+	// acker acknowledges, lists shards and measures lag for the group. It
+	// never reads, so it holds no segment open; workers read with
+	// Consumers of their own.
+	acker   *log.Consumer
+	cancel  context.CancelFunc
+	workers sync.WaitGroup
 }
 
 func newCometReceiver(cfg *Config, set receiver.Settings, signal pipeline.Signal, s sink) (*cometReceiver, error) {
@@ -73,16 +77,14 @@ func (r *cometReceiver) Start(_ context.Context, _ component.Host) error {
 	if err != nil {
 		return err
 	}
-	start := log.StartEarliest
-	if r.cfg.StartAt == StartAtLatest {
-		start = log.StartLatest
-	}
 	r.handle = h
-	r.consumer = log.NewConsumer(h.Client(), log.ConsumerOptions{
-		Group:  r.group,
-		Stream: r.signal.String() + ":" + streamVersion + ":shard:*",
-		Start:  start,
-	})
+	r.acker = log.NewConsumer(h.Client(), r.consumerOptions(log.StartEarliest))
+	if r.cfg.StartAt == StartAtLatest {
+		if err := r.startGroupAtLatest(); err != nil {
+			_ = r.release()
+			return err
+		}
+	}
 	client := h.Client()
 	if err := errors.Join(
 		r.telemetry.RegisterCometReceiverLagCallback(r.observeLag),
@@ -133,20 +135,45 @@ func (r *cometReceiver) Shutdown(ctx context.Context) error {
 
 func (r *cometReceiver) release() error {
 	r.telemetry.Shutdown()
-	_ = r.consumer.Close()
+	_ = r.acker.Close()
 	return r.handle.Release()
+}
+
+func (r *cometReceiver) consumerOptions(start log.StartPosition) log.ConsumerOptions {
+	return log.ConsumerOptions{Group: r.group, Stream: r.signal.String() + ":" + streamVersion + ":shard:*", Start: start}
+}
+
+// startGroupAtLatest creates the group, on every shard it has not read
+// yet, at the shard's end. The group exists on a shard from its first
+// read, so a one-record read without acknowledgement suffices; offsets the
+// group already has stay. The workers' Consumers can then start at the
+// earliest entry: that only applies to shards created later, which
+// start_at latest reads from their start too.
+func (r *cometReceiver) startGroupAtLatest() error {
+	c := log.NewConsumer(r.handle.Client(), r.consumerOptions(log.StartLatest))
+	defer c.Close()
+	shards, err := c.Shards()
+	if err != nil {
+		return err
+	}
+	for _, s := range shards {
+		if _, err := c.Read(context.Background(), []uint32{s}, 1); err != nil {
+			return fmt.Errorf("start consumer group %q at the latest records: %w", r.group, err)
+		}
+	}
+	return nil
 }
 
 // observeLag reports the group's unacknowledged records over all shards
 // of the signal. It reads each shard's end, so it runs at collection time.
 func (r *cometReceiver) observeLag(ctx context.Context, o metric.Int64Observer) error {
-	shards, err := r.consumer.Shards()
+	shards, err := r.acker.Shards()
 	if err != nil {
 		return nil // closed or unreadable: nothing to report
 	}
 	var lag int64
 	for _, s := range shards {
-		if n, err := r.consumer.GetLag(ctx, s); err == nil {
+		if n, err := r.acker.GetLag(ctx, s); err == nil {
 			lag += n
 		}
 	}

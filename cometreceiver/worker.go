@@ -7,140 +7,110 @@ import (
 	"context"
 	"errors"
 
-	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.uber.org/zap"
 
 	"github.com/comet-otel/comet/internal/log"
 )
 
-// runWorker reads this worker's share of the shards until ctx ends. The
-// engine's Process does the reading, the fair turns between shards and
+// runWorker delivers this worker's share of the shards until ctx ends.
+//
+// The engine's Process does the reading, the fair turns between shards and
 // the idle wait (woken at once by an append in this process, polling for
-// another process); handleBatch does delivery, retries and acks, so
-// Process itself never sees a failed batch.
+// another process). When the next consumer fails with a retryable error,
+// the worker leaves Process and closes its reading Consumer before it
+// waits, keeping the records it read in memory: a Consumer keeps the
+// segment of each shard it read open, and a segment deleted meanwhile (by
+// when_full drop_oldest or force_delete_after) would keep its disk space
+// for as long as the outage lasts. Once the parked records are delivered
+// the worker reads on with a new Consumer.
 func (r *cometReceiver) runWorker(ctx context.Context, id int) {
-	for {
-		err := r.consumer.Process(ctx, r.handleBatch,
-			log.WithBatchSize(r.cfg.BatchSize),
-			log.WithPollInterval(r.cfg.PollInterval),
-			log.WithConsumerAssignment(id, r.cfg.Workers),
-			log.WithAutoAck(false),
-			log.WithMaxRetries(-1),
-			log.WithRetryDelay(r.cfg.Retry.InitialInterval),
-			log.WithErrorHandler(func(err error, _ int) {
-				r.set.Logger.Warn("Reading the comet log failed; retrying", zap.Int("worker", id), zap.Error(err))
-			}),
-		)
-		if err == nil || ctx.Err() != nil {
+	for ctx.Err() == nil {
+		parked, b, err := r.readUntilParked(ctx, id)
+		switch {
+		case ctx.Err() != nil:
 			return
-		}
-		if errors.Is(err, log.ErrClosed) {
+		case errors.Is(err, log.ErrClosed):
 			r.set.Logger.Error("Comet log closed under the receiver; worker stops", zap.Int("worker", id))
 			return
-		}
-		r.set.Logger.Error("Comet receiver worker failed; restarting it", zap.Int("worker", id), zap.Error(err))
-		if !newBackoff(&r.cfg.Retry).wait(ctx) {
-			return
+		case err != nil:
+			r.set.Logger.Error("Reading the comet log failed; retrying", zap.Int("worker", id), zap.Error(err))
+			if !newBackoff(&r.cfg.Retry).wait(ctx) {
+				return
+			}
+		case len(parked) > 0:
+			if _, _, err := r.deliverRecords(ctx, parked, b, false); err != nil {
+				return // stopping: the rest stays unacknowledged
+			}
 		}
 	}
 }
 
-// handleBatch delivers the records of one shard in order. Each record is
-// acknowledged (cumulatively) once the next consumer accepted it, refused
-// it for good, or it could not be decoded; a retryable error retries the
-// same record. When ctx ends it acknowledges what was done and returns
-// ctx's error, leaving the rest unacknowledged for the next start.
-func (r *cometReceiver) handleBatch(ctx context.Context, msgs []log.StreamMessage) error {
+// readUntilParked runs Process with a Consumer of its own until ctx ends
+// or a record fails with a retryable error; then it returns the records
+// of that batch from the failed one on, and the failed record's backoff.
+func (r *cometReceiver) readUntilParked(ctx context.Context, id int) ([]log.StreamMessage, *backoff, error) {
+	c := log.NewConsumer(r.handle.Client(), r.consumerOptions(log.StartEarliest))
+	defer c.Close()
+	pctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var parked []log.StreamMessage
+	var b *backoff
+	err := c.Process(pctx, func(hctx context.Context, msgs []log.StreamMessage) error {
+		rest, rb, err := r.deliverRecords(hctx, msgs, nil, true)
+		if err != nil {
+			return err // stopping
+		}
+		if len(rest) > 0 {
+			parked, b = rest, rb
+			stop() // Process returns without acknowledging the batch
+			return context.Canceled
+		}
+		return nil
+	},
+		log.WithBatchSize(r.cfg.BatchSize),
+		log.WithPollInterval(r.cfg.PollInterval),
+		log.WithConsumerAssignment(id, r.cfg.Workers),
+		log.WithAutoAck(false),
+		log.WithMaxRetries(-1),
+		log.WithRetryDelay(r.cfg.Retry.InitialInterval),
+		log.WithErrorHandler(func(err error, _ int) {
+			r.set.Logger.Warn("Reading the comet log failed; retrying", zap.Int("worker", id), zap.Error(err))
+		}),
+	)
+	return parked, b, err
+}
+
+// deliverRecords delivers msgs (one shard, in entry order). Each record is
+// acknowledged, cumulatively, once the next consumer accepted it, refused
+// it for good, or it could not be decoded. b is the backoff of msgs[0] if
+// it already failed. With park, the first retryable failure ends the call:
+// it returns the records from the failed one on and that record's backoff;
+// without park, the record is retried until it is delivered. The error is
+// ctx's when it ends; what was delivered is acknowledged, the rest is not.
+func (r *cometReceiver) deliverRecords(ctx context.Context, msgs []log.StreamMessage, b *backoff, park bool) ([]log.StreamMessage, *backoff, error) {
 	var done *log.MessageID
 	for i := range msgs {
 		m := &msgs[i]
+		backoff := b // msgs[0]'s only
+		b = nil
 		d, err := r.sink.decode(m.Data)
 		if err != nil {
 			r.telemetry.CometReceiverDecodeFailures.Add(ctx, 1)
 			r.set.Logger.Warn("Skipping a record that is not OTLP protobuf",
 				zap.String("stream", m.Stream), zap.Uint32("shard", m.ID.ShardID), zap.Int64("entry", m.ID.EntryNumber), zap.Error(err))
-		} else if err := r.deliver(ctx, m, d, func() { r.ack(ctx, done, false) }); err != nil {
-			r.ack(ctx, done, false)
-			return err
+		} else {
+			failed, err := r.deliver(ctx, m, d, backoff, park, func() { r.ack(ctx, done, false) })
+			if err != nil {
+				r.ack(ctx, done, false)
+				return nil, nil, err
+			}
+			if failed != nil {
+				r.ack(ctx, done, true)
+				return msgs[i:], failed, nil
+			}
 		}
 		done = &m.ID
 	}
 	r.ack(ctx, done, true)
-	return nil
-}
-
-// deliver hands one record to the next consumer until it accepts or
-// permanently refuses it, max_elapsed_time passes, or ctx ends (the only
-// error returned). beforeWait runs before each backoff so a long outage
-// keeps the records already delivered acknowledged.
-func (r *cometReceiver) deliver(ctx context.Context, m *log.StreamMessage, d decoded, beforeWait func()) error {
-	var b *backoff
-	for {
-		opCtx := r.sink.startOp(r.obs, ctx)
-		err := d.consume(opCtx)
-		r.sink.endOp(r.obs, opCtx, recordFormat, d.items, err)
-		switch {
-		case err == nil:
-			r.telemetry.CometReceiverDeliveredRecords.Add(ctx, 1)
-			return nil
-		case consumererror.IsPermanent(err):
-			r.telemetry.CometReceiverRejectedRecords.Add(ctx, 1)
-			r.set.Logger.Warn("Skipping a record the pipeline refused permanently", recordFields(m, d, err)...)
-			return nil
-		case ctx.Err() != nil:
-			return ctx.Err()
-		}
-		if b == nil {
-			b = newBackoff(&r.cfg.Retry)
-			r.set.Logger.Warn("Pipeline refused a record; retrying it until accepted", recordFields(m, d, err)...)
-		}
-		if b.expired() {
-			r.telemetry.CometReceiverRejectedRecords.Add(ctx, 1)
-			r.set.Logger.Error("Dropping a record: retry::max_elapsed_time passed", append(recordFields(m, d, err),
-				zap.Duration("max_elapsed_time", r.cfg.Retry.MaxElapsedTime))...)
-			return nil
-		}
-		beforeWait()
-		if !b.wait(ctx) {
-			return ctx.Err()
-		}
-		r.telemetry.CometReceiverRetries.Add(ctx, 1)
-	}
-}
-
-func recordFields(m *log.StreamMessage, d decoded, err error) []zap.Field {
-	return []zap.Field{
-		zap.String("stream", m.Stream), zap.Uint32("shard", m.ID.ShardID), zap.Int64("entry", m.ID.EntryNumber),
-		zap.Int("items", d.items), zap.Error(err),
-	}
-}
-
-// ack acknowledges up to id. With retry, a failed ack is retried until it
-// succeeds or ctx ends, so delivered records are not delivered again
-// needlessly; otherwise one attempt is made.
-func (r *cometReceiver) ack(ctx context.Context, id *log.MessageID, retry bool) {
-	if id == nil {
-		return
-	}
-	var b *backoff
-	for {
-		// Ack does not depend on ctx: records delivered before a
-		// shutdown are still acknowledged.
-		err := r.consumer.Ack(context.Background(), *id)
-		if err == nil || !retry || errors.Is(err, log.ErrClosed) {
-			if err != nil {
-				r.set.Logger.Warn("Acknowledging delivered records failed; they will be delivered again",
-					zap.Uint32("shard", id.ShardID), zap.Int64("entry", id.EntryNumber), zap.Error(err))
-			}
-			return
-		}
-		r.set.Logger.Warn("Acknowledging delivered records failed; retrying",
-			zap.Uint32("shard", id.ShardID), zap.Int64("entry", id.EntryNumber), zap.Error(err))
-		if b == nil {
-			b = newBackoff(&r.cfg.Retry)
-		}
-		if !b.wait(ctx) {
-			return
-		}
-	}
+	return nil, nil, nil
 }
