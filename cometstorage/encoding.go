@@ -138,9 +138,11 @@ func parseRecord(payload []byte, dst []decodedOp) ([]decodedOp, error) {
 	return dst, nil
 }
 
+// readUvarint reads a minimally encoded uvarint: every record has exactly
+// one encoding.
 func readUvarint(b []byte, pos *int) (uint64, bool) {
 	v, n := binary.Uvarint(b[*pos:])
-	if n <= 0 {
+	if n <= 0 || n != uvarintLen(v) {
 		return 0, false
 	}
 	*pos += n
