@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"github.com/comet-otel/comet/testbed/internal/collector"
 	"github.com/comet-otel/comet/testbed/internal/loadgen"
 	"github.com/comet-otel/comet/testbed/internal/report"
+	"github.com/comet-otel/comet/testbed/internal/seqset"
 )
 
 // scenarioCase is a variant with the tuning one scenario runs it at.
@@ -30,6 +30,7 @@ type scenarioCase struct {
 var (
 	caseComet          = scenarioCase{"comet", variantComet, tuning{Sync: "none"}, "page cache (sync none)"}
 	caseCometAlways    = scenarioCase{"comet_sync_always", variantComet, tuning{Sync: "always"}, "fsync before ack (group commit)"}
+	caseCometHTTP      = scenarioCase{"comet_otlp_http", variantComet, tuning{Sync: "none", Drain: "otlp_http"}, "page cache (sync none); drains over otlp_http"}
 	caseFileStorage    = scenarioCase{"file_storage", variantFileStorage, tuning{}, "fsync off (file_storage default)"}
 	caseCometStorage   = scenarioCase{"comet_storage", variantCometStorage, tuning{Sync: "none"}, "page cache (sync none)"}
 	caseCometStorageFs = scenarioCase{"comet_storage_sync_always", variantCometStorage, tuning{Sync: "always"}, "fsync per operation (group commit)"}
@@ -53,7 +54,7 @@ func TestScenario(t *testing.T) {
 	t.Run("throughput", func(t *testing.T) {
 		results.Table(tableThroughput, fmt.Sprintf("Throughput: %v of unthrottled OTLP/gRPC traces + logs (4 senders, 100 items per request)", sc.ThroughputDuration),
 			"variant", "durability", "acked items/s", "end-to-end items/s", "drain after load s", "CPU s per M items", "peak RSS MiB", "disk at end of load MiB", "failed requests", "lost", "duplicates")
-		for _, c := range []scenarioCase{caseComet, caseCometAlways, caseFileStorage, caseCometStorage, caseMemoryQueue} {
+		for _, c := range []scenarioCase{caseComet, caseCometAlways, caseCometHTTP, caseFileStorage, caseCometStorage, caseMemoryQueue} {
 			t.Run(c.name, func(t *testing.T) { throughput(t, c, sc) })
 		}
 	})
@@ -396,11 +397,7 @@ func diskBudget(t *testing.T, policy string, sc scale) {
 
 // newestDelivered reports whether the newest fraction of acknowledged items (by sequence
 // number, which follows send order) all reached the backend.
-func newestDelivered(acked, delivered interface {
-	Each(func(uint64) bool)
-	Count() int64
-	Has(uint64) bool
-}, fraction float64) bool {
+func newestDelivered(acked, delivered *seqset.Set, fraction float64) bool {
 	n := acked.Count()
 	skip := n - int64(float64(n)*fraction)
 	ok := true
@@ -430,7 +427,7 @@ func dropMetrics(m map[string]float64) string {
 	}
 	sort.Strings(names)
 	parts := make([]string, 0, len(names))
-	for _, n := range slices.Compact(names) {
+	for _, n := range names {
 		parts = append(parts, fmt.Sprintf("%s=%s", n, report.Int(int64(m[n]))))
 	}
 	return strings.Join(parts, " ")
