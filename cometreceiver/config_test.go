@@ -38,9 +38,9 @@ func TestLoadConfig(t *testing.T) {
 			want: &Config{
 				Directory:    "/var/lib/otelcol/comet",
 				StartAt:      StartAtEarliest,
-				BatchSize:    100,
+				BatchSize:    10,
 				PollInterval: 100 * time.Millisecond,
-				Workers:      2,
+				Workers:      8,
 				Retry:        RetryConfig{InitialInterval: time.Second, MaxInterval: 30 * time.Second, Multiplier: 2},
 			},
 		},
