@@ -64,6 +64,7 @@ type client struct {
 	log *zap.Logger
 	dir string
 	eng *log.Client
+	rd  *recordReader
 
 	// mu guards the key directory and orders appends with their effect on
 	// it: a batch is appended and applied under mu, so the order of the
@@ -72,6 +73,7 @@ type client struct {
 	kd      keydir
 	closed  bool
 	buf     []byte         // record encoding, reused
+	entry   [1][]byte      // the append's entry list, reused
 	writes  []write        // a batch's writes, reused
 	index   map[string]int // key → position in writes, for large batches
 	batches uint64         // batches appended, to tell an idle client
@@ -102,6 +104,7 @@ func openClient(ctx context.Context, dir string, set clientSettings) (*client, e
 		log:     set.logger.With(zap.String("directory", dir)),
 		dir:     dir,
 		eng:     eng,
+		rd:      newRecordReader(dir),
 		kd:      newKeydir(),
 		onClose: func() {},
 		stop:    make(chan struct{}),
@@ -329,7 +332,8 @@ func (c *client) batchLocked(ctx context.Context, ops []*storage.Operation) (boo
 		return false, fmt.Errorf("%w: %s holds %d bytes, max_size is %d", storage.ErrStorageFull, c.dir, c.kd.disk, c.set.maxSize)
 	}
 	c.buf = encodeRecord(c.buf[:0], ws)
-	locs, err := c.eng.AppendLocated(ctx, stream, [][]byte{c.buf})
+	c.entry[0] = c.buf
+	locs, err := c.eng.AppendLocated(ctx, stream, c.entry[:])
 	if err != nil {
 		return false, c.appendError(err)
 	}
@@ -404,12 +408,15 @@ func (c *client) putWrite(w write) {
 
 // read returns the value e points at, checking the record's checksum.
 func (c *client) read(ctx context.Context, e entry) ([]byte, error) {
-	data, err := c.eng.ReadAt(ctx, stream, e.location())
-	if err != nil {
-		if errors.Is(err, log.ErrClosed) {
-			return nil, errClientClosed
+	data, ok := c.rd.payload(e.location())
+	if !ok {
+		var err error
+		if data, err = c.eng.ReadAt(ctx, stream, e.location()); err != nil {
+			if errors.Is(err, log.ErrClosed) {
+				return nil, errClientClosed
+			}
+			return nil, fmt.Errorf("comet_storage: read from %s: %w", c.dir, err)
 		}
-		return nil, fmt.Errorf("comet_storage: read from %s: %w", c.dir, err)
 	}
 	end := uint64(e.voff) + uint64(e.vlen)
 	if end > uint64(len(data)) {
@@ -477,6 +484,7 @@ func (c *client) Close(context.Context) error {
 	c.mu.Unlock()
 	close(c.stop)
 	c.bg.Wait()
+	c.rd.close()
 	err := c.eng.Close()
 	c.onClose()
 	if err != nil {

@@ -205,6 +205,7 @@ func (c *client) deleteUnreferenced() int {
 // deleteSegment removes an unreferenced sealed segment from disk and from
 // the key directory.
 func (c *client) deleteSegment(s *segment) bool {
+	c.rd.forget(s.base)
 	err := c.eng.DeleteSegment(stream, s.base)
 	if err != nil && !errors.Is(err, log.ErrEntryGone) {
 		c.log.Warn("Could not delete an unneeded segment", zap.Int64("segment", s.base), zap.Error(err))

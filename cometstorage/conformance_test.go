@@ -353,8 +353,17 @@ func TestConformance_FileStorage(t *testing.T) {
 }
 
 // openFileStorageClient opens the test owner's client of a file_storage
-// extension on dir, shut down when the test ends.
+// extension on dir.
 func openFileStorageClient(t testing.TB, dir string, fsync bool) storage.Client {
+	t.Helper()
+	c, err := startFileStorage(t, dir, fsync).GetClient(context.Background(), component.KindExporter, testOwner, testStorageName)
+	require.NoError(t, err)
+	return c
+}
+
+// startFileStorage starts a file_storage extension on dir, shut down when
+// the test ends.
+func startFileStorage(t testing.TB, dir string, fsync bool) storage.Extension {
 	t.Helper()
 	f := filestorage.NewFactory()
 	cfg := f.CreateDefaultConfig().(*filestorage.Config)
@@ -363,7 +372,5 @@ func openFileStorageClient(t testing.TB, dir string, fsync bool) storage.Client 
 	require.NoError(t, err)
 	require.NoError(t, ext.Start(context.Background(), componenttest.NewNopHost()))
 	t.Cleanup(func() { require.NoError(t, ext.Shutdown(context.Background())) })
-	c, err := ext.(storage.Extension).GetClient(context.Background(), component.KindExporter, testOwner, testStorageName)
-	require.NoError(t, err)
-	return c
+	return ext.(storage.Extension)
 }

@@ -243,3 +243,21 @@ func TestEngineIssue_LengthDamageLosesIntactRecords(t *testing.T) {
 		assert.Equal(t, []int{victim}, reopenAfterDamage(t, dir, 1))
 	}
 }
+
+// TestCorruption_DamagedWhileOpen flips a byte of a live record under an
+// open client: Get reports the damage as an error, never as data.
+func TestCorruption_DamagedWhileOpen(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	c := openTestClient(t, testConfig(dir))
+	require.NoError(t, c.Set(ctx, "k", []byte("a value worth keeping")))
+	c.mu.Lock()
+	e := c.kd.keys["k"]
+	c.mu.Unlock()
+	requireValue(t, c, "k", []byte("a value worth keeping"))
+	flipByte(t, segmentPath(dir, e.seg), int64(e.off)+int64(e.voff)+recordHeaderSize)
+	_, err := c.Get(ctx, "k")
+	var corrupt *log.CorruptionError
+	require.ErrorAs(t, err, &corrupt)
+	require.Error(t, c.Batch(ctx, storage.GetOperation("k")))
+}
