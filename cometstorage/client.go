@@ -208,12 +208,12 @@ func (c *client) Get(ctx context.Context, key string) ([]byte, error) {
 			c.mu.Unlock()
 			return nil, errClientClosed
 		}
-		e, ok := c.kd.get(key)
+		e, seg, ok := c.kd.lookup(key)
 		c.mu.Unlock()
 		if !ok {
 			return nil, nil
 		}
-		v, err := c.read(ctx, e)
+		v, err := c.read(ctx, e, seg)
 		// Compaction may have moved the record and deleted its segment
 		// between the lookup and the read: look again.
 		if errors.Is(err, log.ErrEntryGone) && attempt < 3 {
@@ -293,10 +293,10 @@ func (c *client) batchLocked(ctx context.Context, ops []*storage.Operation) (boo
 				}
 				continue
 			}
-			e, ok := c.kd.get(op.Key)
+			e, seg, ok := c.kd.lookup(op.Key)
 			op.Value = nil
 			if ok {
-				v, err := c.read(ctx, e)
+				v, err := c.read(ctx, e, seg)
 				if err != nil {
 					return false, err
 				}
@@ -406,9 +406,10 @@ func (c *client) putWrite(w write) {
 	}
 }
 
-// read returns the value e points at, checking the record's checksum.
-func (c *client) read(ctx context.Context, e entry) ([]byte, error) {
-	data, ok := c.rd.payload(e.location())
+// read returns the value e points at in seg, checking the record's
+// checksum.
+func (c *client) read(ctx context.Context, e entry, seg *segment) ([]byte, error) {
+	data, ok := c.rd.payload(seg, e.location())
 	if !ok {
 		var err error
 		if data, err = c.eng.ReadAt(ctx, stream, e.location()); err != nil {

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -390,4 +392,44 @@ func TestClient_Batch_Errors(t *testing.T) {
 	requireValue(t, c, "a", nil)
 	require.True(t, errors.Is(c.Close(ctx), nil))
 	require.NoError(t, c.Close(ctx), "Close twice")
+}
+
+// TestClient_DeletedSegmentsAreNotHeldOpen reads from segments that
+// compaction then deletes: no descriptor may keep their space allocated.
+func TestClient_DeletedSegmentsAreNotHeldOpen(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	c := openTestClient(t, testConfig(dir))
+	value := bytes.Repeat([]byte("v"), 2000)
+	for i := range 300 {
+		require.NoError(t, c.Set(ctx, fmt.Sprint(i), value))
+	}
+	for i := range 300 { // open descriptors on every segment
+		requireValue(t, c, fmt.Sprint(i), value)
+	}
+	for i := range 300 {
+		require.NoError(t, c.Delete(ctx, fmt.Sprint(i)))
+	}
+	c.maintain()
+	c.maintain()
+	require.LessOrEqual(t, len(segmentFiles(t, dir)), 2)
+	c.mu.Lock()
+	live := map[int64]bool{}
+	for _, s := range c.kd.segs {
+		live[s.base] = true
+	}
+	c.mu.Unlock()
+	c.rd.mu.RLock()
+	for base := range c.rd.files {
+		require.True(t, live[base], "descriptor kept on deleted segment %d", base)
+	}
+	c.rd.mu.RUnlock()
+	if links, err := filepath.Glob("/proc/self/fd/*"); err == nil {
+		for _, l := range links {
+			target, err := os.Readlink(l)
+			if err == nil && strings.HasPrefix(target, dir) {
+				require.NotContains(t, target, "(deleted)")
+			}
+		}
+	}
 }

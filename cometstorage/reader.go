@@ -45,10 +45,10 @@ func newRecordReader(clientDir string) *recordReader {
 	return &recordReader{dir: filepath.Join(clientDir, "kv", "v1", "shard-0000"), files: map[int64]*os.File{}}
 }
 
-// payload returns the payload of the record at loc, or ok false when the
-// engine must read it instead.
-func (r *recordReader) payload(loc log.Location) (_ []byte, ok bool) {
-	f := r.file(loc.Segment)
+// payload returns the payload of the record at loc in seg, or ok false
+// when the engine must read it instead.
+func (r *recordReader) payload(seg *segment, loc log.Location) (_ []byte, ok bool) {
+	f := r.file(seg)
 	if f == nil || loc.Size < recordHeaderSize {
 		return nil, false
 	}
@@ -68,32 +68,44 @@ func (r *recordReader) payload(loc log.Location) (_ []byte, ok bool) {
 	return rec[recordHeaderSize:], true
 }
 
-// file returns the open descriptor of segment base, opening it once.
-func (r *recordReader) file(base int64) *os.File {
+// maxOpenSegments bounds the descriptors kept open; beyond it one is
+// closed to make room (reads mostly hit the newest and the oldest).
+const maxOpenSegments = 32
+
+// file returns the open descriptor of seg, opening it once. A segment
+// being deleted is never opened again: its space must be freed.
+func (r *recordReader) file(seg *segment) *os.File {
 	r.mu.RLock()
-	f, ok := r.files[base]
+	f, ok := r.files[seg.base]
 	r.mu.RUnlock()
 	if ok {
 		return f
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.files == nil { // closed
+	if r.files == nil || seg.deleting.Load() {
 		return nil
 	}
-	if f, ok := r.files[base]; ok {
+	if f, ok := r.files[seg.base]; ok {
 		return f
 	}
-	f, err := os.Open(filepath.Join(r.dir, fmt.Sprintf("log-%016d.comet", base)))
+	if len(r.files) >= maxOpenSegments {
+		for base, f := range r.files {
+			_ = f.Close()
+			delete(r.files, base)
+			break
+		}
+	}
+	f, err := os.Open(filepath.Join(r.dir, fmt.Sprintf("log-%016d.comet", seg.base)))
 	if err != nil {
 		return nil
 	}
-	r.files[base] = f
+	r.files[seg.base] = f
 	return f
 }
 
-// forget closes the descriptor of a segment about to be deleted, after
-// reads in progress finish.
+// forget closes the descriptor of a segment about to be deleted (marked
+// deleting before), after reads in progress finish.
 func (r *recordReader) forget(base int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
