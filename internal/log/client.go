@@ -369,18 +369,18 @@ func (c *Client) closeShards() error {
 	return errors.Join(errs...)
 }
 
-// startBackground starts the loops a client owns: interval fsync,
-// checkpointing offsets, retention, and (read-only) nothing but polling
-// done by consumers themselves.
+// startBackground starts the loops a client owns: checkpointing consumer
+// offsets (readers too: their acknowledgements are theirs to make
+// durable) and, for the writer, interval fsync and retention.
 func (c *Client) startBackground() {
+	if c.cfg.Storage.CheckpointTime > 0 {
+		c.every(time.Duration(c.cfg.Storage.CheckpointTime)*time.Millisecond, c.checkpointOffsets)
+	}
 	if c.readOnly {
 		return
 	}
 	if c.cfg.Durability.Mode == SyncInterval {
 		c.every(c.cfg.Durability.Interval, c.syncDirtyShards)
-	}
-	if c.cfg.Storage.CheckpointTime > 0 {
-		c.every(time.Duration(c.cfg.Storage.CheckpointTime)*time.Millisecond, c.checkpointOffsets)
 	}
 	c.bg.Add(1)
 	go c.retentionLoop()

@@ -228,18 +228,23 @@ func (c *Consumer) readShard(s *shard, max int, out []StreamMessage) ([]StreamMe
 	cur := c.cursorFor(s)
 	cur.mu.Lock()
 	defer cur.mu.Unlock()
+	defer cur.park()
 	off := g.offset.Load()
-	if cur.seg == nil || cur.entry != off {
-		gap, err := cur.seek(off)
-		if err != nil {
-			return out, err
-		}
-		if err := c.skipGap(s, g, off, cur.entry, gap); err != nil {
-			return out, err
-		}
+	var gap int64
+	var err error
+	if cur.seg == nil || cur.entry != off || cur.pos > cur.seg.size.Load() {
+		gap, err = cur.seek(off)
+	} else {
+		gap, err = cur.resume()
+	}
+	if err != nil {
+		return out, err
+	}
+	if err := c.skipGap(s, g, off, cur.entry, gap); err != nil {
+		return out, err
 	}
 	from := len(out)
-	out, gap, err := cur.read(max, out)
+	out, gap, err = cur.read(max, out)
 	if gap > 0 {
 		c.countGap(s, g, gap)
 	}

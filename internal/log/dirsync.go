@@ -24,16 +24,17 @@ func syncDir(dir string) error {
 	return err
 }
 
-// writeFileAtomic writes data to path through a synced temporary file and
-// a rename, so readers see the old content or the new, never a mix.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+// writeFileAtomic writes data to path through a temporary file and a
+// rename, so readers see the old content or the new, never a mix. With
+// durable the temporary file is fsynced before the rename.
+func writeFileAtomic(path string, data []byte, mode os.FileMode, durable bool) error {
 	tmp := path + tempSuffix
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
 	if err != nil {
 		return err
 	}
 	_, err = f.Write(data)
-	if err == nil {
+	if err == nil && durable {
 		err = datasync(f)
 	}
 	if cerr := f.Close(); err == nil {

@@ -100,10 +100,11 @@
 //   - A shard's first segment is created with the shard, on its first
 //     Append. A new segment is created when the active one would exceed
 //     StorageConfig.MaxFileSize (a single larger batch gets a segment of its
-//     own). Rotation fsyncs the finished segment (in the background under
-//     SyncNone), then writes its index and fsyncs the directory. A new
-//     segment's directory entry is fsynced before any SyncAlways append in
-//     it returns.
+//     own). Under interval and always, rotation fsyncs the finished
+//     segment, then (in the background) writes its index with an fsync and
+//     fsyncs the directory; a new segment's directory entry is fsynced
+//     before any SyncAlways append in it returns. Under none nothing is
+//     fsynced: the OS writes segments and indexes back in its own time.
 //   - Each Append is one write(2) of all its records, under the shard lock,
 //     which covers only entry numbering and that write; encoding and
 //     compression happen before it. A failed or short write is undone by
@@ -120,8 +121,10 @@
 //     StorageConfig.CheckpointTime, on Sync and Close, and before retention
 //     deletes a segment because of them.
 //   - Retention removes whole sealed segments, oldest first: the segment
-//     file, then its index, then a directory fsync. Index files without a
-//     segment and temporary files are removed at open.
+//     file, then its index. The removal is not fsynced: if a power cut
+//     undoes it, the segment comes back behind every group's offset and
+//     the next cleanup removes it again. Index files without a segment
+//     and temporary files are removed at open.
 //
 // # Durability
 //

@@ -53,6 +53,17 @@ func (d *durability) markSynced(pos, entry int64) {
 	d.cond.Broadcast()
 }
 
+// fail records a failed fsync: nothing written since can be promised
+// durable, so every later wait reports it.
+func (d *durability) fail(err error) {
+	d.mu.Lock()
+	if d.err == nil {
+		d.err = fmt.Errorf("fsync failed; durability of later appends cannot be promised until the log is reopened: %w", err)
+	}
+	d.mu.Unlock()
+	d.cond.Broadcast()
+}
+
 // unsyncedEntries is how many entries an fsync has not covered yet.
 func (s *shard) unsyncedEntries() int64 {
 	s.dur.mu.Lock()

@@ -206,7 +206,7 @@ func (g *groupOffset) createFile() error {
 		return fmt.Errorf("create groups directory: %w", err)
 	}
 	g.seq = 1
-	if err := writeFileAtomic(g.path, encodeOffsetFile(g.name, g.offset.Load(), g.seq), cfg.FileMode); err != nil {
+	if err := writeFileAtomic(g.path, encodeOffsetFile(g.name, g.offset.Load(), g.seq), cfg.FileMode, true); err != nil {
 		return fmt.Errorf("create offset file for group %q: %w", g.name, err)
 	}
 	if err := syncDir(dir); err != nil {

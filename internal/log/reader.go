@@ -20,15 +20,17 @@ const (
 	maxReadChunk = 4 << 20
 )
 
-// cursor reads one shard sequentially: it keeps its segment open and its
-// byte position between reads, so the cost per entry does not depend on
-// where in the log the entry is.
+// cursor reads one shard sequentially: it keeps its segment and byte
+// position between reads, so the cost per entry does not depend on where
+// in the log the entry is. It holds the segment's read handle only while
+// reading (see park), so a segment deleted while its consumer waits frees
+// its disk space at once.
 type cursor struct {
 	mu      sync.Mutex
 	s       *shard
-	seg     *segment // acquired; nil until positioned
-	f       *os.File
-	pos     int64 // byte offset of entry in seg
+	seg     *segment // nil until positioned
+	f       *os.File // seg's read handle while held, nil when parked
+	pos     int64    // byte offset of entry in seg
 	entry   int64
 	avgSize int64 // recent average record size, for sizing reads
 
@@ -36,22 +38,42 @@ type cursor struct {
 	locs  []Location // (for Scan)
 }
 
-func (cur *cursor) close() {
-	if cur.seg != nil {
-		cur.seg.release()
-		cur.seg, cur.f = nil, nil
+// hold takes seg's read handle, releasing any other the cursor holds.
+func (cur *cursor) hold(seg *segment) error {
+	if cur.seg == seg && cur.f != nil {
+		return nil
 	}
-}
-
-// enter positions the cursor at the start of seg.
-func (cur *cursor) enter(seg *segment) error {
 	f, err := seg.acquire()
 	if err != nil {
 		return err
 	}
-	cur.close()
-	cur.seg, cur.f, cur.pos, cur.entry = seg, f, 0, seg.base
+	cur.park()
+	cur.seg, cur.f = seg, f
 	return nil
+}
+
+// park releases the read handle and keeps the position.
+func (cur *cursor) park() {
+	if cur.f != nil {
+		cur.seg.release()
+		cur.f = nil
+	}
+}
+
+// close forgets the position too.
+func (cur *cursor) close() {
+	cur.park()
+	cur.seg = nil
+}
+
+// resume takes the handle of the segment the cursor is parked in, or
+// repositions at its entry when that segment is gone. It returns the
+// entries skipped because they no longer exist.
+func (cur *cursor) resume() (gap int64, err error) {
+	if err := cur.hold(cur.seg); err == nil || !errors.Is(err, errSegmentGone) {
+		return 0, err
+	}
+	return cur.seek(cur.entry)
 }
 
 // seek positions the cursor at entry, or at the first entry after it that
@@ -60,13 +82,11 @@ func (cur *cursor) enter(seg *segment) error {
 func (cur *cursor) seek(entry int64) (gap int64, err error) {
 	for range 3 {
 		seg := cur.s.segmentFor(entry)
-		if cur.seg != seg {
-			if err := cur.enter(seg); err != nil {
-				if errors.Is(err, errSegmentGone) {
-					continue // deleted under us: look again
-				}
-				return gap, err
+		if err := cur.hold(seg); err != nil {
+			if errors.Is(err, errSegmentGone) {
+				continue // deleted under us: look again
 			}
+			return gap, err
 		}
 		if entry < seg.base {
 			gap += seg.base - entry
@@ -80,7 +100,8 @@ func (cur *cursor) seek(entry int64) (gap int64, err error) {
 }
 
 // skip steps over n records of the current segment without decoding them.
-// Damage on the way may move it further (the entries are counted as lost).
+// Damage on the way may move it further (the entries are counted in
+// CometStats.CorruptEntries).
 func (cur *cursor) skip(n int64) error {
 	target := cur.entry + n
 	limit := cur.seg.size.Load()
@@ -160,12 +181,13 @@ func (cur *cursor) nextSegment() (moved bool, gap int64, err error) {
 	if next == cur.seg {
 		return false, 0, nil
 	}
-	if err := cur.enter(next); err != nil {
+	if err := cur.hold(next); err != nil {
 		if errors.Is(err, errSegmentGone) {
 			return true, 0, nil // deleted meanwhile: segmentFor will skip it
 		}
 		return false, 0, err
 	}
+	cur.pos, cur.entry = 0, next.base
 	return true, max(next.base-end, 0), nil
 }
 

@@ -411,9 +411,9 @@ func (c *Client) removeSegment(s *shard, seg *segment, reason string) error {
 	if err := os.Remove(seg.idxPath); err != nil && !errors.Is(err, os.ErrNotExist) {
 		c.log.Warn("Could not delete segment index", zap.String("file", seg.idxPath), zap.Error(err))
 	}
-	if err := syncDir(s.dir); err != nil {
-		c.log.Warn("Directory sync after deletion failed", zap.String("dir", s.dir), zap.Error(err))
-	}
+	// No directory fsync: a deletion lost to a power cut brings back a
+	// segment every group had already passed (or that was given up), which
+	// the next cleanup deletes again.
 	size, count := seg.size.Load(), seg.count.Load()
 	s.bytes.Add(-size)
 	c.diskBytes.Add(-size)

@@ -197,7 +197,7 @@ func (s *shard) loadSegment(base int64, active bool) (*segment, error) {
 	if !active {
 		seg.sealed.Store(true)
 		if !s.c.readOnly {
-			s.writeIndex(seg)
+			s.writeIndex(seg, true)
 		}
 	}
 	return seg, nil
@@ -366,10 +366,11 @@ func (s *shard) createSegment(base int64) (*segment, *os.File, error) {
 	return seg, w, nil
 }
 
-// writeIndex stores a sealed segment's index beside it. A failure only
-// costs a rescan at the next open, so it is logged, not returned.
-func (s *shard) writeIndex(seg *segment) {
-	if err := writeFileAtomic(seg.idxPath, encodeIndex(seg.summary(), seg.index), s.c.cfg.Storage.FileMode); err != nil {
+// writeIndex stores a sealed segment's index beside it, fsynced when
+// durable. A failure only costs a rescan at the next open, so it is
+// logged, not returned.
+func (s *shard) writeIndex(seg *segment, durable bool) {
+	if err := writeFileAtomic(seg.idxPath, encodeIndex(seg.summary(), seg.index), s.c.cfg.Storage.FileMode, durable); err != nil {
 		s.c.stats.errors.Add(1)
 		s.c.log.Warn("Could not write segment index; it will be rebuilt at the next open",
 			zap.String("file", seg.idxPath), zap.Error(err))

@@ -30,28 +30,31 @@ var batchPool = sync.Pool{New: func() any { return new(batch) }}
 const maxPooledBatch = 8 << 20
 
 // encodeBatch encodes entries (compressing where configured) with one
-// timestamp. It runs outside the shard lock.
+// timestamp. It runs outside the shard lock, and works on local slices so
+// the per-entry loop does no pointer writes to the heap.
 func encodeBatch(entries [][]byte, ts int64, cfg *CompressionConfig) *batch {
 	b := batchPool.Get().(*batch)
-	b.buf, b.starts, b.ts, b.raw, b.zipped = b.buf[:0], b.starts[:0], ts, 0, 0
 	total := 0
 	for _, e := range entries {
 		total += headerSize + len(e)
 	}
-	b.buf = slices.Grow(b.buf, total)
+	buf := slices.Grow(b.buf[:0], total)
+	starts := slices.Grow(b.starts[:0], len(entries))
+	var raw, zipped int64
 	var zero [headerSize]byte
 	for _, e := range entries {
-		start := len(b.buf)
-		b.starts = append(b.starts, start)
-		b.buf = append(b.buf, zero[:]...)
+		start := len(buf)
+		starts = append(starts, start)
+		buf = append(buf, zero[:]...)
 		var flags byte
-		b.buf, flags = appendPayload(b.buf, e, cfg)
-		putHeader(b.buf[start:], ts, flags)
-		b.raw += int64(len(e))
+		buf, flags = appendPayload(buf, e, cfg)
+		putHeader(buf[start:], ts, flags)
+		raw += int64(len(e))
 		if flags != codecRawFlag {
-			b.zipped++
+			zipped++
 		}
 	}
+	b.buf, b.starts, b.ts, b.raw, b.zipped = buf, starts, ts, raw, zipped
 	return b
 }
 
@@ -192,26 +195,30 @@ func (s *shard) repair() error {
 
 // rotate seals the active segment and starts a new one. Under interval
 // and always the finished segment is fsynced here (it is mostly synced
-// already); under none that happens in the background. Its index file
-// and the directory are written and synced in the background.
+// already); under none nothing is fsynced: the OS writes it back. Its
+// index file is written in the background.
 func (s *shard) rotate() error {
 	old := s.active()
 	seg, w, err := s.createSegment(s.next.Load())
 	if err != nil {
 		return err
 	}
-	syncNow := s.c.cfg.Durability.Mode != SyncNone
+	durable := s.c.cfg.Durability.Mode != SyncNone
 	d := &s.dur
 	d.syncMu.Lock()
 	oldW := s.w
 	var syncErr error
-	if syncNow {
+	if durable {
 		syncErr = s.c.timedSync(oldW, s.name)
 	}
 	s.w = w
 	d.syncMu.Unlock()
-	if syncNow && syncErr == nil {
-		d.markSynced(d.written.Load(), s.next.Load())
+	if durable {
+		if syncErr != nil {
+			d.fail(syncErr)
+		} else {
+			d.markSynced(d.written.Load(), s.next.Load())
+		}
 	}
 	// Publish the new segment before sealing the old: a reader that finds
 	// the old one sealed moves on to the next.
@@ -220,24 +227,25 @@ func (s *shard) rotate() error {
 	s.segMu.Unlock()
 	old.sealed.Store(true)
 	s.c.stats.rotations.Add(1)
-	s.c.sealInBackground(s, old, oldW, !syncNow)
+	s.c.sealInBackground(s, old, oldW, durable)
 	return nil
 }
 
-// sealInBackground finishes a rotated segment: fsync (when rotation did
-// not), close the writer handle, write the index file, sync the directory.
-func (c *Client) sealInBackground(s *shard, seg *segment, w *os.File, needSync bool) {
+// sealInBackground finishes a rotated segment: it closes the old writer
+// handle and writes the index file, and (durable modes) syncs the index
+// and the directory.
+func (c *Client) sealInBackground(s *shard, seg *segment, w *os.File, durable bool) {
 	c.bg.Add(1)
 	go func() {
 		defer c.bg.Done()
-		if needSync {
-			_ = c.timedSync(w, s.name) // counted and logged inside
-		}
 		if err := w.Close(); err != nil {
 			c.stats.errors.Add(1)
 			c.log.Error("Closing sealed segment failed", zap.String("file", seg.path), zap.Error(err))
 		}
-		s.writeIndex(seg)
+		s.writeIndex(seg, durable)
+		if !durable {
+			return
+		}
 		if err := syncDir(s.dir); err != nil {
 			c.stats.errors.Add(1)
 			c.log.Warn("Directory sync after rotation failed", zap.String("dir", s.dir), zap.Error(err))
