@@ -328,12 +328,19 @@ func (c *Consumer) ackUpTo(shardID uint32, entry int64) error {
 	g := c.group(s)
 	g.advance(entry + 1)
 	c.c.space.acked()
-	if c.c.cfg.Retention.DeleteConsumed && !c.c.readOnly {
-		if segs := s.segments(); len(segs) > c.c.cfg.Retention.MinFilesToKeep && entry+1 >= segs[0].end() {
-			c.c.kickRetention()
-		}
+	if c.c.cfg.Retention.DeleteConsumed && !c.c.readOnly && c.ackFreesSegment(s, entry+1) {
+		c.c.kickRetention()
 	}
 	return nil
+}
+
+// ackFreesSegment reports whether an offset moved to off may let
+// retention delete a segment: it passes the oldest segment's end, or it
+// reaches the end of the shard (the active segment may then be sealed
+// once idle).
+func (c *Consumer) ackFreesSegment(s *shard, off int64) bool {
+	segs := s.segments()
+	return len(segs) > c.c.cfg.Retention.MinFilesToKeep && off >= segs[0].end() || off >= s.next.Load()
 }
 
 // GetLag returns how many entries of the shard the group has not

@@ -121,15 +121,18 @@ func (c *Client) ForceRetentionCleanup() {
 // runRetention deletes the sealed segments retention allows and, when an
 // append of need bytes to target is waiting, makes room for it if a
 // budget requires. Under that pressure, repeated calls within a few
-// milliseconds with no acknowledgement in between return at once.
-func (c *Client) runRetention(target *shard, need int64) {
+// milliseconds with no acknowledgement in between return at once. It
+// returns how soon an idle, fully consumed active segment becomes
+// deletable (0: none is waiting), so the background loop looks again
+// then rather than a cleanup interval later.
+func (c *Client) runRetention(target *shard, need int64) (recheck time.Duration) {
 	pressure := need > 0
 	sp := &c.space
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
 	acks := sp.acks.Load()
 	if pressure && acks == sp.lastAck && time.Since(sp.lastRun) < 10*time.Millisecond {
-		return
+		return 0
 	}
 	sp.lastRun, sp.lastAck = time.Now(), acks
 	now := time.Now()
@@ -138,10 +141,12 @@ func (c *Client) runRetention(target *shard, need int64) {
 		// Data still sits in active segments, which retention cannot
 		// delete: seal those it may delete (all of them under pressure,
 		// idle ones otherwise) and try again.
-		if c.sealDeletableActives(pressure, now) {
+		var sealed bool
+		if sealed, recheck = c.sealDeletableActives(pressure, now); sealed {
 			c.cleanAll(now, target, need)
 		}
 	}
+	return recheck
 }
 
 // cleanAll applies retention to every shard, then the total budget.
@@ -180,31 +185,42 @@ func (c *Client) overAnyBudget(target *shard, need int64) bool {
 	return false
 }
 
+// idleSealAfter is how long an active segment must go without appends
+// before retention seals it because every group has consumed it: long
+// enough that a busy shard is not rotated at every acknowledgement.
+const idleSealAfter = time.Second
+
 // sealDeletableActives rotates non-empty active segments whose data
 // retention may delete (acknowledged by every group, not protected, or
 // older than ForceDeleteAfter): all of them under pressure, otherwise
-// those idle for a cleanup interval. It reports whether it sealed any.
-func (c *Client) sealDeletableActives(pressure bool, now time.Time) bool {
+// those without appends for idleSealAfter. It reports whether it sealed
+// any, and the time until the next deletable one becomes idle enough.
+func (c *Client) sealDeletableActives(pressure bool, now time.Time) (sealed bool, recheck time.Duration) {
 	r := &c.cfg.Retention
-	sealed := false
 	for _, s := range c.allShards() {
 		active := s.active()
 		if active.size.Load() == 0 {
 			continue
 		}
 		newest := time.Unix(0, active.maxTs.Load())
-		if !pressure && now.Sub(newest) <= r.CleanupInterval {
-			continue
-		}
 		allowed := !r.ProtectUnconsumed || r.ForceDeleteAfter > 0 && now.Sub(newest) > r.ForceDeleteAfter
 		if !allowed {
 			allowed, _ = consumedUpTo(s, s.next.Load())
 		}
-		if allowed && s.sealActive() {
+		if !allowed {
+			continue
+		}
+		if wait := idleSealAfter - now.Sub(newest); !pressure && wait > 0 {
+			if recheck == 0 || wait < recheck {
+				recheck = wait
+			}
+			continue
+		}
+		if s.sealActive() {
 			sealed = true
 		}
 	}
-	return sealed
+	return sealed, recheck
 }
 
 // cleanShard deletes the shard's oldest sealed segments while they are
@@ -249,19 +265,39 @@ func (c *Client) kickRetention() {
 	}
 }
 
-// retentionLoop runs retention every CleanupInterval and when kicked.
+// minKickSpacing is the shortest time between two retention runs asked
+// for by acknowledgements, so a consumer that keeps up with the writer
+// does not turn every acknowledgement into a retention run.
+const minKickSpacing = 100 * time.Millisecond
+
+// retentionLoop runs retention every CleanupInterval, soon after a kick
+// (but at most every minKickSpacing), and when an idle consumed segment
+// is due.
 func (c *Client) retentionLoop() {
 	defer c.bg.Done()
-	t := time.NewTicker(c.cfg.Retention.CleanupInterval)
+	var last time.Time
+	due := time.Now().Add(c.cfg.Retention.CleanupInterval)
+	t := time.NewTimer(time.Until(due))
 	defer t.Stop()
 	for {
 		select {
 		case <-c.stop:
 			return
-		case <-t.C:
 		case <-c.retentionKick:
+			if soon := last.Add(minKickSpacing); soon.Before(due) {
+				due = soon
+				t.Reset(time.Until(due))
+			}
+			continue
+		case <-t.C:
 		}
-		c.runRetention(nil, 0)
+		last = time.Now()
+		next := c.cfg.Retention.CleanupInterval
+		if recheck := c.runRetention(nil, 0); recheck > 0 {
+			next = min(next, recheck+10*time.Millisecond)
+		}
+		due = last.Add(next)
+		t.Reset(next)
 	}
 }
 

@@ -166,14 +166,14 @@ func TestRetention_WhenFull_BatchLargerThanBudgetFailsClearly(t *testing.T) {
 func TestRetention_DeleteConsumed_ReturnsDiskAfterDrain(t *testing.T) {
 	cfg := retentionConfig()
 	cfg.Retention.DeleteConsumed = true
-	cfg.Retention.CleanupInterval = 20 * time.Millisecond
+	cfg.Retention.CleanupInterval = time.Hour // the acknowledgements drive it
 	dir := t.TempDir()
 	c := openClient(t, dir, cfg)
 	cons := NewConsumer(c, ConsumerOptions{Group: "g", Stream: "logs:v1:shard:*"})
 	appendN(t, c, "logs:v1:shard:0000", 95, 100, 1)
 	require.Len(t, drain(t, cons, 7), 95)
-	eventually(t, 5*time.Second, func() bool { return c.GetStats().DiskUsage == 0 },
-		"consumed segments, the idle active one included, are deleted")
+	eventually(t, 3*idleSealAfter, func() bool { return c.GetStats().DiskUsage == 0 },
+		"consumed segments, and the active one once idle, are deleted within about a second")
 	require.Zero(t, diskUsage(t, dir))
 	ids, err := c.Append(context.Background(), "logs:v1:shard:0000", [][]byte{[]byte("next")})
 	require.NoError(t, err)

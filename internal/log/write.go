@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -29,17 +30,54 @@ var batchPool = sync.Pool{New: func() any { return new(batch) }}
 // maxPooledBatch keeps one huge batch from pinning its memory in the pool.
 const maxPooledBatch = 8 << 20
 
+// parallelEncodeBytes is the batch size from which encoding is split over
+// the available cores: below it, handing work to another goroutine costs
+// more than it saves.
+const parallelEncodeBytes = 64 << 10
+
 // encodeBatch encodes entries (compressing where configured) with one
-// timestamp. It runs outside the shard lock, and works on local slices so
-// the per-entry loop does no pointer writes to the heap.
+// timestamp. It runs outside the shard lock; a large batch is encoded in
+// parts on several cores and the parts concatenated.
 func encodeBatch(entries [][]byte, ts int64, cfg *CompressionConfig) *batch {
-	b := batchPool.Get().(*batch)
 	total := 0
 	for _, e := range entries {
 		total += headerSize + len(e)
 	}
-	buf := slices.Grow(b.buf[:0], total)
-	starts := slices.Grow(b.starts[:0], len(entries))
+	parts := min(runtime.GOMAXPROCS(0), maxEncodeParts, len(entries))
+	if total < parallelEncodeBytes || parts < 2 {
+		return newBatch(ts).encode(entries, total, cfg)
+	}
+	var rest [maxEncodeParts - 1]*batch
+	var wg sync.WaitGroup
+	per := (len(entries) + parts - 1) / parts
+	for i := 1; i < parts; i++ {
+		chunk := entries[min(i*per, len(entries)):min((i+1)*per, len(entries))]
+		wg.Go(func() { rest[i-1] = newBatch(ts).encode(chunk, total/parts, cfg) })
+	}
+	b := newBatch(ts).encode(entries[:per], total, cfg)
+	wg.Wait()
+	for _, part := range rest[:parts-1] {
+		b.join(part)
+		part.free()
+	}
+	return b
+}
+
+// maxEncodeParts bounds the goroutines one large batch is encoded on.
+const maxEncodeParts = 4
+
+func newBatch(ts int64) *batch {
+	b := batchPool.Get().(*batch)
+	b.buf, b.starts, b.ts, b.raw, b.zipped = b.buf[:0], b.starts[:0], ts, 0, 0
+	return b
+}
+
+// encode appends the records of entries to b; sizeHint is the expected
+// encoded size. It works on local slices so the per-entry loop does no
+// pointer writes to the heap.
+func (b *batch) encode(entries [][]byte, sizeHint int, cfg *CompressionConfig) *batch {
+	buf := slices.Grow(b.buf, sizeHint)
+	starts := slices.Grow(b.starts, len(entries))
 	var raw, zipped int64
 	var zero [headerSize]byte
 	for _, e := range entries {
@@ -48,14 +86,25 @@ func encodeBatch(entries [][]byte, ts int64, cfg *CompressionConfig) *batch {
 		buf = append(buf, zero[:]...)
 		var flags byte
 		buf, flags = appendPayload(buf, e, cfg)
-		putHeader(buf[start:], ts, flags)
+		putHeader(buf[start:], b.ts, flags)
 		raw += int64(len(e))
 		if flags != codecRawFlag {
 			zipped++
 		}
 	}
-	b.buf, b.starts, b.ts, b.raw, b.zipped = buf, starts, ts, raw, zipped
+	b.buf, b.starts, b.raw, b.zipped = buf, starts, b.raw+raw, b.zipped+zipped
 	return b
+}
+
+// join appends the records of part to b.
+func (b *batch) join(part *batch) {
+	offset := len(b.buf)
+	b.buf = append(b.buf, part.buf...)
+	for _, start := range part.starts {
+		b.starts = append(b.starts, start+offset)
+	}
+	b.raw += part.raw
+	b.zipped += part.zipped
 }
 
 func (b *batch) free() {
