@@ -15,47 +15,41 @@ import (
 
 // deliver hands one record to the next consumer until it accepts or
 // permanently refuses it, or retry::max_elapsed_time passes (the record is
-// then dropped, counted and logged). b is the record's backoff if it
-// already failed: deliver waits before its first attempt. With park, a
-// retryable failure returns the record's backoff instead of waiting. The
-// error is ctx's when it ends. beforeWait runs before each wait, so the
-// records delivered before stay acknowledged through a long outage.
-func (r *cometReceiver) deliver(ctx context.Context, m *log.StreamMessage, d decoded, b *backoff, park bool, beforeWait func()) (*backoff, error) {
+// then dropped, counted and logged); after a retryable error it waits
+// (retry) and tries again. beforeWait runs before each wait. The error is
+// ctx's when it ends before the record is settled.
+func (r *cometReceiver) deliver(ctx context.Context, m *log.StreamMessage, d decoded, beforeWait func()) error {
+	var b *backoff
 	for {
-		if b != nil {
-			if b.expired() {
-				r.telemetry.CometReceiverRejectedRecords.Add(ctx, 1)
-				r.set.Logger.Error("Dropping a record: retry::max_elapsed_time passed", append(recordFields(m, d, nil),
-					zap.Duration("max_elapsed_time", r.cfg.Retry.MaxElapsedTime))...)
-				return nil, nil
-			}
-			beforeWait()
-			if !b.wait(ctx) {
-				return nil, ctx.Err()
-			}
-			r.telemetry.CometReceiverRetries.Add(ctx, 1)
-		}
 		opCtx := r.sink.startOp(r.obs, ctx)
 		err := d.consume(opCtx)
 		r.sink.endOp(r.obs, opCtx, recordFormat, d.items, err)
 		switch {
 		case err == nil:
 			r.telemetry.CometReceiverDeliveredRecords.Add(ctx, 1)
-			return nil, nil
+			return nil
 		case consumererror.IsPermanent(err):
 			r.telemetry.CometReceiverRejectedRecords.Add(ctx, 1)
 			r.set.Logger.Warn("Skipping a record the pipeline refused permanently", recordFields(m, d, err)...)
-			return nil, nil
+			return nil
 		case ctx.Err() != nil:
-			return nil, ctx.Err()
+			return ctx.Err()
 		}
 		if b == nil {
 			b = newBackoff(&r.cfg.Retry)
 			r.set.Logger.Warn("Pipeline refused a record; retrying it until accepted", recordFields(m, d, err)...)
 		}
-		if park {
-			return b, nil
+		if b.expired() {
+			r.telemetry.CometReceiverRejectedRecords.Add(ctx, 1)
+			r.set.Logger.Error("Dropping a record: retry::max_elapsed_time passed", append(recordFields(m, d, err),
+				zap.Duration("max_elapsed_time", r.cfg.Retry.MaxElapsedTime))...)
+			return nil
 		}
+		beforeWait()
+		if !b.wait(ctx) {
+			return ctx.Err()
+		}
+		r.telemetry.CometReceiverRetries.Add(ctx, 1)
 	}
 }
 

@@ -94,6 +94,38 @@ func TestFailures_RetryableErrorsRetryTheSameRecordUntilAccepted(t *testing.T) {
 	assert.Equal(t, int64(50*2), metricValue(t, tt, "otelcol_receiver_accepted_log_records"))
 }
 
+func TestFailures_RecordsBeforeARetriedOneStayAcknowledged(t *testing.T) {
+	dir := t.TempDir()
+	ecfg := exporterConfig(dir)
+	ecfg.Shards = 1
+	exp, s := startLogsExporter(t, ecfg)
+	for seq := range 5 {
+		require.NoError(t, exp.ConsumeLogs(context.Background(), genLogs(seq, 1)))
+	}
+	require.NoError(t, s.stop())
+
+	tt := newTelemetry(t)
+	var up atomic.Bool
+	sink := newSeqSink()
+	sink.consume = func(_ context.Context, ld plog.Logs) error {
+		if logSeq(ld) == 2 && !up.Load() {
+			return errors.New("backend down")
+		}
+		return nil
+	}
+	cfg := receiverConfig(dir)
+	cfg.Workers = 1
+	startLogsReceiver(t, metadatatest.NewSettings(tt), cfg, sink)
+	attrs := []attribute.KeyValue{attribute.String("group", "comet"), attribute.String("signal", "logs")}
+	eventually(t, 10*time.Second, func() bool { return metricValue(t, tt, "otelcol_comet_receiver_lag", attrs...) == 3 },
+		"records 0 and 1 acknowledged while record 2 is retried, in the same batch")
+	up.Store(true)
+	eventually(t, 10*time.Second, func() bool { return metricValue(t, tt, "otelcol_comet_receiver_lag", attrs...) == 0 }, "lag drains")
+	counts, total := sink.snapshot()
+	assert.Equal(t, map[int]int{0: 1, 1: 1, 2: 1, 3: 1, 4: 1}, counts)
+	assert.Equal(t, 5, total)
+}
+
 func TestFailures_PermanentErrorsAreSkippedAndCounted(t *testing.T) {
 	dir := t.TempDir()
 	writeLogs(t, dir, 40)

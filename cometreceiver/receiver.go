@@ -39,9 +39,8 @@ type cometReceiver struct {
 
 	// Set by Start.
 	handle *sharedlog.Handle
-	// acker acknowledges, lists shards and measures lag for the group. It
-	// never reads, so it holds no segment open; workers read with
-	// Consumers of their own.
+	// acker acknowledges, lists shards and measures lag for the group;
+	// each worker reads with a Consumer of its own.
 	acker   *log.Consumer
 	cancel  context.CancelFunc
 	workers sync.WaitGroup
@@ -143,23 +142,16 @@ func (r *cometReceiver) consumerOptions(start log.StartPosition) log.ConsumerOpt
 	return log.ConsumerOptions{Group: r.group, Stream: r.signal.String() + ":" + streamVersion + ":shard:*", Start: start}
 }
 
-// startGroupAtLatest creates the group, on every shard it has not read
-// yet, at the shard's end. The group exists on a shard from its first
-// read, so a one-record read without acknowledgement suffices; offsets the
-// group already has stay. The workers' Consumers can then start at the
-// earliest entry: that only applies to shards created later, which
-// start_at latest reads from their start too.
+// startGroupAtLatest registers the group at the current end of every
+// existing shard it has not read yet; offsets the group already has stay.
+// The workers' Consumers can then start at the earliest entry: that only
+// applies to shards created later, which start_at latest reads from their
+// start too.
 func (r *cometReceiver) startGroupAtLatest() error {
 	c := log.NewConsumer(r.handle.Client(), r.consumerOptions(log.StartLatest))
 	defer c.Close()
-	shards, err := c.Shards()
-	if err != nil {
-		return err
-	}
-	for _, s := range shards {
-		if _, err := c.Read(context.Background(), []uint32{s}, 1); err != nil {
-			return fmt.Errorf("start consumer group %q at the latest records: %w", r.group, err)
-		}
+	if err := c.Register(context.Background()); err != nil {
+		return fmt.Errorf("start consumer group %q at the latest records: %w", r.group, err)
 	}
 	return nil
 }

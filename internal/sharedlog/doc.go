@@ -17,7 +17,7 @@
 // client is open, so a receiver beside an exporter consumes through the
 // writable client and is woken by appends at once; a reader with no writer
 // in its process opens the directory read-only, the writer being another
-// process; the registry then flushes that client's consumer offsets every
-// second, which the engine does only for writable clients. Collectors start exporters before receivers and shut them down
-// after, so the writer is in place first.
+// process (such a client makes its consumers' acknowledgements durable
+// itself, every second). Collectors start exporters before receivers and
+// shut them down after, so the writer is in place first.
 package sharedlog // import "github.com/comet-otel/comet/internal/sharedlog"

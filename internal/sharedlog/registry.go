@@ -4,29 +4,19 @@
 package sharedlog // import "github.com/comet-otel/comet/internal/sharedlog"
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
-	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/comet-otel/comet/internal/log"
 )
 
-const (
-	// dirMode is the permission of a data directory a Registry creates.
-	dirMode = 0o700
-	// readOnlyCheckpoint is how often a read-only client's consumer
-	// offsets are made durable. The engine does this for writable clients
-	// only (every StorageConfig.CheckpointTime); without it a reader
-	// process's acknowledgements would reach the disk only at Close, and
-	// a power loss would redeliver everything read since the start.
-	readOnlyCheckpoint = time.Second
-)
+// dirMode is the permission of a data directory a Registry creates.
+const dirMode = 0o700
 
 // Registry maps data directories to open engine clients. Its zero value is
 // not usable; use NewRegistry or Default.
@@ -43,8 +33,6 @@ type entry struct {
 	writable bool
 	owner    string // the component that opened it, for error messages
 	refs     int
-
-	stopCheckpoints func() // read-only clients: stops the offset checkpoints
 }
 
 var defaultRegistry = NewRegistry()
@@ -110,7 +98,7 @@ func (r *Registry) OpenReader(dir string, logger *zap.Logger, owner string) (*Ha
 	if err != nil {
 		return nil, fmt.Errorf("open comet directory %q read-only: %w", key, err)
 	}
-	e := &entry{dir: key, client: client, owner: owner, refs: 1, stopCheckpoints: checkpointOffsets(client, logger)}
+	e := &entry{dir: key, client: client, owner: owner, refs: 1}
 	r.entries[key] = e
 	return &Handle{reg: r, e: e}, nil
 }
@@ -124,38 +112,10 @@ func (r *Registry) release(e *entry) error {
 		return nil
 	}
 	delete(r.entries, e.dir)
-	if e.stopCheckpoints != nil {
-		e.stopCheckpoints()
-	}
 	if err := e.client.Close(); err != nil {
 		return fmt.Errorf("close comet directory %q: %w", e.dir, err)
 	}
 	return nil
-}
-
-// checkpointOffsets makes the consumer offsets of a read-only client
-// durable every readOnlyCheckpoint until the returned function is called.
-func checkpointOffsets(client *log.Client, logger *zap.Logger) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(readOnlyCheckpoint)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				if err := client.Sync(context.Background()); err != nil && logger != nil {
-					logger.Warn("Flushing consumer offsets failed", zap.Error(err))
-				}
-			}
-		}
-	})
-	return func() {
-		close(done)
-		wg.Wait()
-	}
 }
 
 // canonicalDir creates dir if needed and returns its absolute path with

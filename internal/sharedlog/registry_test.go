@@ -10,7 +10,6 @@ import (
 	"reflect"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -225,25 +224,4 @@ func TestComparedSettings_CoverEveryEngineSetting(t *testing.T) {
 		compared = append(compared, s.field)
 	}
 	assert.ElementsMatch(t, fields, compared)
-}
-
-func TestRegistry_OpenReader_ReadOnlyOffsetsAreCheckpointed(t *testing.T) {
-	dir := t.TempDir()
-	w, err := log.NewClientWithConfig(dir, testConfig())
-	require.NoError(t, err)
-	require.NoError(t, appendOne(w))
-	require.NoError(t, w.Close())
-
-	r, err := NewRegistry().OpenReader(dir, zap.NewNop(), "comet/r")
-	require.NoError(t, err)
-	c := log.NewConsumer(r.Client(), log.ConsumerOptions{Group: "g", Stream: "traces:v1:shard:*"})
-	msgs, err := c.Read(context.Background(), nil, 10)
-	require.NoError(t, err)
-	require.Len(t, msgs, 1)
-	require.NoError(t, c.Ack(context.Background(), msgs[0].ID))
-	// The checkpoint loop runs beside the client and stops with it: this
-	// waits one period to exercise a Sync, and goleak checks the stop.
-	time.Sleep(readOnlyCheckpoint + 100*time.Millisecond)
-	require.NoError(t, c.Close())
-	require.NoError(t, r.Release())
 }
