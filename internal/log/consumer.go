@@ -102,6 +102,10 @@ func (c *Consumer) bind(pattern string) {
 	}
 	if c.opts.Start == StartLatest {
 		c.latestAt = map[uint32]int64{}
+		if err := c.c.discover(c.nk); err != nil {
+			c.err = fmt.Errorf("comet consumer: find the shards of %s: %w", pattern, err)
+			return
+		}
 		for _, s := range c.c.shardsOf(c.nk) {
 			if c.c.readOnly {
 				s.refresh()
@@ -240,9 +244,7 @@ func (c *Consumer) readShard(s *shard, max int, out []StreamMessage) ([]StreamMe
 	if err != nil {
 		return out, err
 	}
-	if err := c.skipGap(s, g, off, cur.entry, gap); err != nil {
-		return out, err
-	}
+	c.skipGap(s, g, off, cur.entry, gap)
 	from := len(out)
 	out, gap, err = cur.read(max, out)
 	if gap > 0 {
@@ -251,9 +253,7 @@ func (c *Consumer) readShard(s *shard, max int, out []StreamMessage) ([]StreamMe
 	if len(out) == from {
 		// Nothing to deliver: let the offset follow damage or deletions
 		// the cursor stepped over, so lag reflects what is left.
-		if err := c.skipGap(s, g, off, cur.entry, 0); err != nil {
-			return out, err
-		}
+		c.skipGap(s, g, off, cur.entry, 0)
 	}
 	return out, err
 }
@@ -261,14 +261,13 @@ func (c *Consumer) readShard(s *shard, max int, out []StreamMessage) ([]StreamMe
 // skipGap moves the group's offset from off to entry when entries between
 // were found missing (deleted by retention, lost to damage) before any was
 // delivered.
-func (c *Consumer) skipGap(s *shard, g *groupOffset, off, entry, gap int64) error {
+func (c *Consumer) skipGap(s *shard, g *groupOffset, off, entry, gap int64) {
 	if gap > 0 {
 		c.countGap(s, g, gap)
 	}
 	if entry > off {
 		g.advance(entry)
 	}
-	return nil
 }
 
 func (c *Consumer) countGap(s *shard, g *groupOffset, gap int64) {

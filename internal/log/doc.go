@@ -116,8 +116,8 @@
 //     skipped by readers. Both are logged with file and offset and counted
 //     (CometStats.Truncations, CorruptEntries). The log always opens.
 //   - Offset files are created (temporary file, fsync, rename, directory
-//     fsync) on a group's first Read, Ack, ResetOffset or SeekToTime on a
-//     shard. Acknowledgements are plain writes, fsynced every
+//     fsync) on a group's first Read, Ack, ResetOffset, SeekToTime or
+//     Register on a shard, and removed by DeleteConsumerGroup. Acknowledgements are plain writes, fsynced every
 //     StorageConfig.CheckpointTime, on Sync and Close, and before retention
 //     deletes a segment because of them.
 //   - Retention removes whole sealed segments, oldest first: the segment
@@ -152,8 +152,10 @@
 // (StartLatest). Offsets are clamped to the recovered end after a crash,
 // and a group whose offset points into deleted data resumes at the oldest
 // entry still on disk, with the gap counted (CometStats.LostEntries).
-// Reads are sequential: a consumer keeps its segment open and its byte
-// position between reads.
+// Reads are sequential: a consumer keeps its byte position between reads,
+// so the cost per entry does not depend on the position in the log. It
+// holds a segment's file only while reading, so a segment retention
+// deletes while its consumer waits frees its space at once.
 //
 // # Retention and full policy
 //

@@ -115,3 +115,19 @@ func TestClient_ReadOnly_CheckpointsOffsetsInBackground(t *testing.T) {
 		return !g.dirty
 	}, "the reader's acknowledgements are fsynced without a Sync call")
 }
+
+func TestConsumer_StartLatest_ReadOnlySeesShardsCreatedSinceItOpened(t *testing.T) {
+	dir := t.TempDir()
+	w := openClient(t, dir, testConfig())
+	cfg := testConfig()
+	cfg.Concurrency.ReadOnly = true
+	appendN(t, w, "logs:v1:shard:0000", 1, 10, 1)
+	r := openClient(t, dir, cfg)
+	appendN(t, w, "logs:v1:shard:0007", 5, 10, 5) // a shard the reader has not seen
+	cons := NewConsumer(r, ConsumerOptions{Group: "late", Stream: "logs:v1:shard:*", Start: StartLatest})
+	require.NoError(t, cons.Register(context.Background()))
+	lag, err := cons.GetLag(context.Background(), 7)
+	require.NoError(t, err)
+	require.Zero(t, lag, "start at latest means after what the writer had written")
+	require.Empty(t, drain(t, cons, 10))
+}

@@ -131,6 +131,13 @@ func (s *segment) release() {
 	}
 }
 
+// isGone reports whether the segment was deleted.
+func (s *segment) isGone() bool {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	return s.gone
+}
+
 // markGone stops new readers; current ones keep their descriptor.
 func (s *segment) markGone() {
 	s.fmu.Lock()

@@ -370,6 +370,14 @@ func (s *shard) createSegment(base int64) (*segment, *os.File, error) {
 // durable. A failure only costs a rescan at the next open, so it is
 // logged, not returned.
 func (s *shard) writeIndex(seg *segment, durable bool) {
+	if seg.isGone() {
+		return // deleted (drop_oldest) before its index was written
+	}
+	defer func() {
+		if seg.isGone() { // deleted while its index was being written
+			_ = os.Remove(seg.idxPath)
+		}
+	}()
 	if err := writeFileAtomic(seg.idxPath, encodeIndex(seg.summary(), seg.index), s.c.cfg.Storage.FileMode, durable); err != nil {
 		s.c.stats.errors.Add(1)
 		s.c.log.Warn("Could not write segment index; it will be rebuilt at the next open",
