@@ -47,6 +47,12 @@ func encodeBatch(entries [][]byte, ts int64, cfg *CompressionConfig) *batch {
 	if total < parallelEncodeBytes || parts < 2 {
 		return newBatch(ts).encode(entries, total, cfg)
 	}
+	return encodeInParts(entries, parts, total, ts, cfg)
+}
+
+// encodeInParts encodes parts slices of entries concurrently, the first on
+// the calling goroutine, and joins them in order.
+func encodeInParts(entries [][]byte, parts, total int, ts int64, cfg *CompressionConfig) *batch {
 	var rest [maxEncodeParts - 1]*batch
 	var wg sync.WaitGroup
 	per := (len(entries) + parts - 1) / parts
