@@ -19,6 +19,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
+
+	"github.com/comet-otel/comet/internal/log"
 )
 
 // model is what the store should hold.
@@ -432,4 +434,18 @@ func TestClient_DeletedSegmentsAreNotHeldOpen(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestExtension_GetClient_DirectoryLockedElsewhere: another writer (here
+// the engine opened directly, as another process would) holds the
+// client's directory.
+func TestExtension_GetClient_DirectoryLockedElsewhere(t *testing.T) {
+	dir := t.TempDir()
+	other, err := log.NewClientWithConfig(clientDir(dir), engineConfig(clientSettings{segmentSize: minSegmentSize, dirMode: 0o700}))
+	require.NoError(t, err)
+	defer other.Close()
+	ext := newTestExtension(t, testConfig(dir))
+	_, err = ext.GetClient(context.Background(), component.KindExporter, testOwner, testStorageName)
+	require.ErrorIs(t, err, log.ErrLocked)
+	require.ErrorContains(t, err, "in use by another process")
 }

@@ -13,7 +13,7 @@
 // Each client (one per GetClient kind, component ID and storage name) has
 // a directory of its own under the configured directory, named by
 // clientDirName (escaped parts joined by '~', or a SHA-256 when long),
-// holding one engine log:
+// holding one engine log, stream kv:v1:shard:0000:
 //
 //	<directory>/<client>/comet.lock                        engine writer lock (PID)
 //	<directory>/<client>/kv/v1/shard-0000/log-<16 digits>.comet   segments
@@ -26,7 +26,8 @@
 //
 // Every Batch that changes something appends exactly one engine record,
 // whose payload lists the batch's writes: for each key the batch wrote,
-// its last write. Integers are unsigned varints (encoding/binary).
+// its last write. Integers are minimally encoded unsigned varints
+// (encoding/binary); any other encoding is rejected.
 //
 //	byte    format version, 1
 //	byte    record kind, 1 (operation list)
@@ -44,9 +45,10 @@
 //
 // In memory, a map from each key to its newest record (segment, offset
 // and size of the record, offset and length of the value in it: 32 bytes
-// plus the key), never the value: Get reads the record with one pread and
-// checks its checksum. Per segment the client counts the bytes written
-// and the bytes still referenced, which drive reclamation.
+// plus the key), never the value: Get reads the record with one pread,
+// through a descriptor kept open per segment, and checks its checksum.
+// Per segment the client counts the bytes written and the bytes still
+// referenced, which drive reclamation.
 //
 // # Tombstones
 //
