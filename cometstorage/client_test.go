@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -448,4 +449,26 @@ func TestExtension_GetClient_DirectoryLockedElsewhere(t *testing.T) {
 	_, err = ext.GetClient(context.Background(), component.KindExporter, testOwner, testStorageName)
 	require.ErrorIs(t, err, log.ErrLocked)
 	require.ErrorContains(t, err, "in use by another process")
+}
+
+// TestEngineConfig_RetentionNeverDeletes: the client alone decides which
+// segments go; the engine's retention, run by force, must keep them all.
+func TestEngineConfig_RetentionNeverDeletes(t *testing.T) {
+	ctx := context.Background()
+	for _, mode := range []SyncMode{SyncNone, SyncInterval, SyncAlways} {
+		eng, err := log.NewClientWithConfig(t.TempDir(), engineConfig(clientSettings{
+			segmentSize: minSegmentSize, dirMode: 0o700, sync: SyncConfig{Mode: mode, Interval: time.Second},
+		}))
+		require.NoError(t, err)
+		for range 5 {
+			_, err := eng.AppendLocated(ctx, stream, [][]byte{bytes.Repeat([]byte("x"), 1000)})
+			require.NoError(t, err)
+			require.NoError(t, eng.Rotate(stream))
+		}
+		eng.ForceRetentionCleanup()
+		segs, err := eng.Segments(stream)
+		require.NoError(t, err)
+		require.Len(t, segs, 6, "sync mode %s", mode)
+		require.NoError(t, eng.Close())
+	}
 }
