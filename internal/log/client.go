@@ -40,6 +40,7 @@ type Client struct {
 
 	diskBytes atomic.Int64
 	stats     counters
+	files     *fileCache // idle segment read descriptors
 	space     spaceState
 
 	closed        atomic.Bool
@@ -79,6 +80,7 @@ func NewClientWithConfig(dataDir string, config CometConfig) (*Client, error) {
 		shards:    map[streamKey]*shard{},
 		notifiers: map[namespaceKey]*notifier{},
 		consumers: map[*Consumer]struct{}{},
+		files:     newFileCache(),
 		stop:      make(chan struct{}),
 
 		retentionKick: make(chan struct{}, 1),
@@ -331,6 +333,7 @@ func (c *Client) Close() error {
 	}
 	c.bg.Wait()
 	c.closeConsumers()
+	c.files.closeAll()
 	errs = append(errs, c.closeShards())
 	if c.lock != nil {
 		errs = append(errs, c.lock.release())

@@ -60,9 +60,10 @@ type segment struct {
 	maxTs  atomic.Int64
 	sealed atomic.Bool
 
-	// Read handle, opened on first use and closed when the last reader
-	// releases it, so a deleted segment's disk space is freed once readers
-	// move on and idle segments hold no descriptor.
+	// Read handle, opened on first use and kept in the client's file
+	// cache after the last reader releases it; closed on eviction, or as
+	// soon as the segment is deleted and unread, so its space is freed.
+	files   *fileCache
 	fmu     sync.Mutex
 	f       *os.File
 	refs    int
@@ -70,14 +71,14 @@ type segment struct {
 	damaged map[int64]bool // offsets of damage already reported
 }
 
-func newSegment(dir string, base int64, index *sparseIndex) *segment {
+func newSegment(dir string, base int64, index *sparseIndex, files *fileCache) *segment {
 	s := &segment{
+		files:   files,
 		base:    base,
 		path:    filepath.Join(dir, segmentFileName(base)),
 		idxPath: filepath.Join(dir, indexFileName(base)),
 		index:   index,
 	}
-	s.minTs.Store(0)
 	return s
 }
 
@@ -104,10 +105,10 @@ func (s *segment) noteTimestamp(ts int64) {
 func (s *segment) acquire() (*os.File, error) {
 	s.fmu.Lock()
 	defer s.fmu.Unlock()
+	if s.gone {
+		return nil, errSegmentGone
+	}
 	if s.f == nil {
-		if s.gone {
-			return nil, errSegmentGone
-		}
 		f, err := os.Open(s.path)
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
@@ -117,15 +118,40 @@ func (s *segment) acquire() (*os.File, error) {
 		}
 		s.f = f
 	}
+	if s.refs == 0 {
+		s.files.forget(s)
+	}
 	s.refs++
 	return s.f, nil
 }
 
+// release gives a handle back. The descriptor stays open in the client's
+// file cache, unless the segment was deleted.
 func (s *segment) release() {
 	s.fmu.Lock()
-	defer s.fmu.Unlock()
 	s.refs--
-	if s.refs == 0 && s.f != nil {
+	idle := s.refs == 0
+	if idle && s.gone {
+		s.closeLocked()
+	}
+	keep := idle && s.f != nil
+	s.fmu.Unlock()
+	if keep {
+		s.files.keep(s)
+	}
+}
+
+// closeIfIdle closes the descriptor if nobody holds it (cache eviction).
+func (s *segment) closeIfIdle() {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	if s.refs == 0 {
+		s.closeLocked()
+	}
+}
+
+func (s *segment) closeLocked() {
+	if s.f != nil {
 		_ = s.f.Close() // read-only descriptor: nothing to lose
 		s.f = nil
 	}
@@ -138,11 +164,16 @@ func (s *segment) isGone() bool {
 	return s.gone
 }
 
-// markGone stops new readers; current ones keep their descriptor.
+// markGone stops new readers; current ones keep their descriptor until
+// they release it. An idle descriptor is closed at once.
 func (s *segment) markGone() {
 	s.fmu.Lock()
 	s.gone = true
+	if s.refs == 0 {
+		s.closeLocked()
+	}
 	s.fmu.Unlock()
+	s.files.forget(s)
 }
 
 // noteDamage records that damage at offset pos was reported, and says

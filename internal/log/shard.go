@@ -162,7 +162,7 @@ func (s *shard) listSegmentFiles() ([]int64, error) {
 // writer truncates a torn tail.
 func (s *shard) loadSegment(base int64, active bool) (*segment, error) {
 	cfg := &s.c.cfg
-	seg := newSegment(s.dir, base, nil)
+	seg := newSegment(s.dir, base, nil, s.c.files)
 	f, err := os.Open(seg.path)
 	if err != nil {
 		return nil, fmt.Errorf("open segment: %w", err)
@@ -357,7 +357,7 @@ func (s *shard) openWriter() error {
 // createSegment creates the file of a new active segment.
 func (s *shard) createSegment(base int64) (*segment, *os.File, error) {
 	cfg := &s.c.cfg
-	seg := newSegment(s.dir, base, newSparseIndex(cfg.Indexing.BoundaryInterval, cfg.Indexing.MaxIndexEntries))
+	seg := newSegment(s.dir, base, newSparseIndex(cfg.Indexing.BoundaryInterval, cfg.Indexing.MaxIndexEntries), s.c.files)
 	w, err := os.OpenFile(seg.path, os.O_RDWR|os.O_APPEND|os.O_CREATE|os.O_EXCL, cfg.Storage.FileMode)
 	if err != nil {
 		return nil, nil, fmt.Errorf("create segment: %w", err)
