@@ -4,6 +4,7 @@
 package log // import "github.com/comet-otel/comet/internal/log"
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -28,6 +29,10 @@ type durability struct {
 	// syncMu serialises fsyncs of the writer handle with the hand-over of
 	// that handle at rotation.
 	syncMu sync.Mutex
+
+	// unsynced lists segments sealed under SyncNone without an fsync: an
+	// explicit Sync or Close covers them too. Guarded by syncMu.
+	unsynced []*segment
 
 	mu          sync.Mutex
 	cond        *sync.Cond
@@ -111,6 +116,9 @@ func (s *shard) syncWriter() (pos, entry int64, err error) {
 	// Read the targets before the handle: if a rotation happens after
 	// this, the old segment was synced by the rotation itself.
 	pos, entry = d.written.Load(), s.next.Load()
+	if err := s.syncSealed(); err != nil {
+		return 0, 0, err
+	}
 	if d.dirDirty.Swap(false) {
 		if err := syncDir(s.dir); err != nil {
 			d.dirDirty.Store(true)
@@ -121,6 +129,28 @@ func (s *shard) syncWriter() (pos, entry int64, err error) {
 		return pos, entry, nil
 	}
 	return pos, entry, s.c.timedSync(s.w, s.name)
+}
+
+// syncSealed fsyncs the segments rotated under SyncNone since the last
+// sync (deleted ones need nothing). The caller holds syncMu.
+func (s *shard) syncSealed() error {
+	d := &s.dur
+	for len(d.unsynced) > 0 {
+		seg := d.unsynced[0]
+		f, err := seg.acquire()
+		if err == nil {
+			err = s.c.timedSync(f, s.name)
+			seg.release()
+		} else if errors.Is(err, errSegmentGone) {
+			err = nil
+		}
+		if err != nil {
+			return err
+		}
+		d.unsynced = d.unsynced[1:]
+	}
+	d.unsynced = nil
+	return nil
 }
 
 // timedSync fsyncs f, recording the duration and warning when slow.

@@ -58,3 +58,17 @@ func TestDurability_None_NoFsyncOnAppendPath(t *testing.T) {
 	require.EqualValues(t, 1, c.GetStats().Fsyncs, "Sync makes everything durable on demand")
 	require.Zero(t, c.allShards()[0].unsyncedEntries())
 }
+
+func TestDurability_None_SyncCoversSegmentsSealedSinceLastSync(t *testing.T) {
+	cfg := testConfig()
+	cfg.Storage.MaxFileSize = 4096
+	c := openClient(t, t.TempDir(), cfg)
+	appendN(t, c, "logs:v1:shard:0000", 200, 100, 1) // about 6 rotations, no fsync
+	require.Zero(t, c.GetStats().Fsyncs)
+	rotations := c.GetStats().Rotations
+	require.Positive(t, rotations)
+	require.NoError(t, c.Sync(context.Background()))
+	require.EqualValues(t, rotations+1, c.GetStats().Fsyncs, "every sealed segment and the active one")
+	require.NoError(t, c.Sync(context.Background()))
+	require.EqualValues(t, rotations+1, c.GetStats().Fsyncs, "with nothing new, Sync has nothing to do")
+}

@@ -267,6 +267,9 @@ func (s *shard) rotate() error {
 		syncErr = s.c.timedSync(oldW, s.name)
 	}
 	s.w = w
+	if !durable {
+		d.unsynced = append(d.unsynced, old)
+	}
 	d.syncMu.Unlock()
 	if durable {
 		if syncErr != nil {
