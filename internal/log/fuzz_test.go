@@ -31,14 +31,14 @@ func FuzzScanSegment(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		x := newSparseIndex(2, 16)
-		res, err := scanSegment(bytes.NewReader(data), 0, 0, int64(len(data)), x)
+		res, err := scanSegment(bytes.NewReader(data), 0, 0, int64(len(data)), x, true)
 		if err != nil {
 			t.Fatalf("scan of in-memory bytes failed: %v", err)
 		}
 		if res.validEnd > int64(len(data)) || res.validEnd < 0 {
 			t.Fatalf("validEnd %d outside [0, %d]", res.validEnd, len(data))
 		}
-		again, err := scanSegment(bytes.NewReader(data[:res.validEnd]), 0, 0, res.validEnd, newSparseIndex(2, 16))
+		again, err := scanSegment(bytes.NewReader(data[:res.validEnd]), 0, 0, res.validEnd, newSparseIndex(2, 16), true)
 		if err != nil || again.validEnd != res.validEnd || again.count != res.count || again.stopStatus != recOK {
 			t.Fatalf("the kept prefix does not rescan clean: %+v vs %+v (%v)", again, res, err)
 		}

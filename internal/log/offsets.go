@@ -340,6 +340,38 @@ func (t *groupTable) foreignFiles() ([]string, error) {
 	return names, nil
 }
 
+// rewindAll moves every group of the shard whose offset is past entry
+// back to it, durably (at open, before any consumer loads a group).
+func (t *groupTable) rewindAll(entry int64) error {
+	entries, err := os.ReadDir(t.dir())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), "g-") || !strings.HasSuffix(e.Name(), offsetFileExt) {
+			continue
+		}
+		path := filepath.Join(t.dir(), e.Name())
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		name, off, seq, err := decodeOffsetFile(b)
+		if err != nil || off <= entry {
+			continue // a damaged file restarts its group from the oldest entry anyway
+		}
+		t.s.c.log.Warn("Rewinding a consumer group to re-deliver entries after damaged data",
+			zap.String("stream", t.s.name), zap.String("group", name), zap.Int64("from", off), zap.Int64("to", entry))
+		if err := writeFileAtomic(path, encodeOffsetFile(name, entry, seq+2), t.s.c.cfg.Storage.FileMode, true); err != nil {
+			return fmt.Errorf("rewind consumer group %q: %w", name, err)
+		}
+	}
+	return syncDir(t.dir())
+}
+
 // syncFiles makes every group's offset file durable, including files of
 // consumers in other processes (an fsync flushes a file whoever wrote
 // it). Retention calls it before deleting a segment the offsets allow.

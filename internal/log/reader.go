@@ -122,18 +122,17 @@ func (cur *cursor) skip(n int64) error {
 }
 
 // stepOverDamage moves the cursor past a damaged record at its position:
-// one record when its length can be trusted, else to the next index point
-// or the end of the segment. The skipped entries are logged and counted
-// once per damaged place.
+// one record when its length can be trusted; else to the next intact
+// record when its entry number can be told from an anchor (the next index
+// point, or the end of the segment); else to that anchor. The skipped
+// entries are logged and counted once per damaged place.
 func (cur *cursor) stepOverDamage(sc *scanner, h header, st recStatus) {
 	seg, from, fromPos := cur.seg, cur.entry, cur.pos
 	if sc.skippable(cur.pos, h, st) {
 		cur.pos += h.recordSize()
 		cur.entry++
-	} else if p, ok := seg.index.after(cur.entry - seg.base); ok {
-		cur.pos, cur.entry = p.pos, seg.base+p.rel
 	} else {
-		cur.pos, cur.entry = seg.size.Load(), seg.end()
+		cur.pos, cur.entry = cur.resyncAnchored(sc)
 	}
 	if skipped := cur.entry - from; seg.noteDamage(fromPos) {
 		c := cur.s.c
@@ -142,6 +141,38 @@ func (cur *cursor) stepOverDamage(sc *scanner, h header, st recStatus) {
 			zap.Error(&CorruptionError{File: seg.path, Offset: fromPos, Entry: from, Reason: st.reason()}),
 			zap.Int64("skipped_entries", skipped))
 	}
+}
+
+// resyncAnchored finds the first intact record after damage at the
+// cursor and numbers it by walking to the anchor that follows: the next
+// index point or the end of the segment, whose entry numbers are known.
+// When that fails it returns the anchor itself.
+func (cur *cursor) resyncAnchored(sc *scanner) (pos, entry int64) {
+	seg := cur.seg
+	anchorPos, anchorEntry := seg.size.Load(), seg.end()
+	if p, ok := seg.index.after(cur.entry - seg.base); ok {
+		anchorPos, anchorEntry = p.pos, seg.base+p.rel
+	}
+	next, ok := sc.resync(cur.pos + 1)
+	if !ok || next > anchorPos {
+		return anchorPos, anchorEntry
+	}
+	// Walk to the anchor stepping over further damage the way the
+	// recovery scan does, so both number the same records the same way.
+	records := int64(0)
+	for p := next; p < anchorPos; records++ {
+		h, _, st, err := sc.at(p)
+		if err != nil {
+			return anchorPos, anchorEntry
+		}
+		if p, ok = sc.stepPast(p, h, st); !ok || p > anchorPos {
+			return anchorPos, anchorEntry
+		}
+	}
+	if e := anchorEntry - records; e > cur.entry {
+		return next, e
+	}
+	return anchorPos, anchorEntry
 }
 
 // read appends up to max messages from entry cur.entry on, in order, and

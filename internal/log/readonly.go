@@ -52,7 +52,7 @@ func (s *shard) scanActiveTail() bool {
 		return false
 	}
 	defer f.Close()
-	res, err := scanSegment(f, size, seg.count.Load(), info.Size(), seg.index)
+	res, err := scanSegment(f, size, seg.count.Load(), info.Size(), seg.index, false)
 	if err != nil || res.count == 0 {
 		return false
 	}
@@ -78,7 +78,7 @@ func (s *shard) publishTail(seg *segment, res scanResult) {
 
 // reloadActive rebuilds the view of an active segment from scratch.
 func (s *shard) reloadActive(seg *segment) {
-	fresh, err := s.loadSegment(seg.base, true)
+	fresh, _, err := s.loadSegment(seg.base, true)
 	if err != nil {
 		return
 	}
@@ -120,7 +120,7 @@ func (s *shard) adoptNewSegments(onDisk []int64) bool {
 		// The writer moved on: the previous segment is complete. Read
 		// what it holds to the end before sealing it in our view.
 		s.scanActiveTail()
-		seg, err := s.loadSegment(base, base == onDisk[len(onDisk)-1])
+		seg, _, err := s.loadSegment(base, base == onDisk[len(onDisk)-1])
 		if err != nil {
 			if !errors.Is(err, os.ErrNotExist) {
 				s.c.log.Warn("Could not open new segment", zap.String("file", segmentFileName(base)), zap.Error(err))

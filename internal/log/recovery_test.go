@@ -120,8 +120,8 @@ func TestRecovery_BitFlipInActiveSegment(t *testing.T) {
 		{"flags", 16, 10, 1},
 		{"reserved", 18, 10, 1},
 		// A damaged length cannot be trusted to find the next record: the
-		// rest of the active segment is a torn tail.
-		{"length", 1, 4, 0},
+		// scan searches for the next intact one.
+		{"length", 1, 10, 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -142,9 +142,7 @@ func TestRecovery_BitFlipInActiveSegment(t *testing.T) {
 			}
 			st := c.GetStats()
 			require.Equal(t, tc.wantSkips, st.CorruptEntries)
-			if tc.wantSkips == 0 {
-				require.EqualValues(t, 1, st.Truncations)
-			}
+			require.Zero(t, st.Truncations, "intact records after the damage are kept")
 			ids, err := c.Append(context.Background(), recoveryStream, [][]byte{[]byte("new")})
 			require.NoError(t, err)
 			require.Equal(t, tc.wantLen, ids[0].EntryNumber)
@@ -160,9 +158,9 @@ func TestRecovery_BitFlipInSealedSegment(t *testing.T) {
 	}{
 		{"payload", headerSize + 30, 1},
 		{"timestamp", 9, 1},
-		// With the length damaged the reader jumps to the next index point
-		// (every 8 entries in testConfig): entries 4..7 are lost.
-		{"length", 2, 4},
+		// With the length damaged the reader finds the next intact record
+		// and numbers it from the next index point.
+		{"length", 2, 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -254,4 +252,41 @@ func TestRecovery_GarbageActiveSegment_StillOpens(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, ids[0].EntryNumber)
 	require.Len(t, readAllIDs(t, c), 1)
+}
+
+func TestRecovery_DamageOfUnknownLength_RewindsGroupsAndPinsNumbering(t *testing.T) {
+	dir := t.TempDir()
+	want := writeEntries(t, dir, testConfig(), 12, 100)
+	c, err := NewClientWithConfig(dir, testConfig())
+	require.NoError(t, err)
+	cons := NewConsumer(c, ConsumerOptions{Group: "ahead", Stream: "logs:v1:shard:*"})
+	require.NoError(t, cons.Ack(context.Background(), MessageID{EntryNumber: 9}))
+	require.NoError(t, c.Close())
+	// Records 4 and 5 damaged together: the length of 4 and the header of
+	// 5. The region holds two entries, the scan can only count one, so the
+	// entries after it are numbered one lower than when written.
+	offs := recordOffsets(t, segmentPath(dir, 0))
+	flipBit(t, segmentPath(dir, 0), offs[4]+2, 5)
+	flipBit(t, segmentPath(dir, 0), offs[5]+17, 0)
+
+	cfg, logs := observedConfig(testConfig())
+	c = openClient(t, dir, cfg)
+	require.Equal(t, 1, logs.FilterMessage("Rewinding a consumer group to re-deliver entries after damaged data").Len())
+	got := drain(t, NewConsumer(c, ConsumerOptions{Group: "ahead", Stream: "logs:v1:shard:*"}), 100)
+	delivered := map[string]bool{}
+	for _, m := range got {
+		delivered[string(m.Data)] = true
+	}
+	for i := 6; i < 12; i++ {
+		require.True(t, delivered[string(want[i])], "entry written as %d is delivered again, not skipped", i)
+	}
+	require.EqualValues(t, 1, c.GetStats().Rotations, "the damaged active segment is sealed to pin its numbering")
+	n := mustLen(t, c, recoveryStream)
+	require.NoError(t, c.Close())
+
+	cfg, logs = observedConfig(testConfig())
+	c = openClient(t, dir, cfg)
+	require.Equal(t, n, mustLen(t, c, recoveryStream), "the next open numbers the same")
+	require.Zero(t, logs.FilterMessage("Rewinding a consumer group to re-deliver entries after damaged data").Len(), "and rewinds nothing")
+	require.Empty(t, drain(t, NewConsumer(c, ConsumerOptions{Group: "ahead", Stream: "logs:v1:shard:*"}), 100))
 }

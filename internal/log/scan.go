@@ -115,22 +115,61 @@ func (sc *scanner) skippable(pos int64, h header, st recStatus) bool {
 	return err == nil && nst == recOK
 }
 
+// resync finds the first offset at or after from where an intact record
+// starts: the way past damage whose length field cannot be trusted. ok is
+// false when none follows (a torn tail). The search is byte by byte; a
+// candidate must have a valid header that fits and a matching checksum.
+func (sc *scanner) resync(from int64) (pos int64, ok bool) {
+	for p := from; p+headerSize <= sc.limit; p++ {
+		if err := sc.fill(p, headerSize); err != nil {
+			return 0, false
+		}
+		off := int(p - sc.bufOff)
+		h, plausible := parseHeader(sc.buf[off : off+headerSize])
+		if !plausible || p+h.recordSize() > sc.limit {
+			continue
+		}
+		if _, _, st, err := sc.at(p); err == nil && st == recOK {
+			return p, true
+		}
+	}
+	return 0, false
+}
+
+// stepPast returns where the walk continues after the record at pos: right
+// after it when it is intact or its length can be trusted, else at the
+// next intact record. ok is false when nothing intact follows.
+func (sc *scanner) stepPast(pos int64, h header, st recStatus) (next int64, ok bool) {
+	if st == recOK || sc.skippable(pos, h, st) {
+		return pos + h.recordSize(), true
+	}
+	return sc.resync(pos + 1)
+}
+
 // scanResult is what a full scan of a segment found.
 type scanResult struct {
 	validEnd   int64 // end of the last record kept
-	count      int64 // records kept, skipped damaged ones included
+	count      int64 // records kept, damaged ones included
 	minTs      int64
 	maxTs      int64
 	stopStatus recStatus // why the scan stopped before limit (recOK: it did not)
 	skipped    []int64   // offsets of damaged records stepped over
+	// resynced holds the relative entry numbers of damaged records whose
+	// length could not be trusted: the bytes up to the next intact record
+	// count as that one entry, so the entries after it may be numbered
+	// lower than when they were written.
+	resynced []int64
 }
 
 // scanSegment walks the records of a segment in [start, limit), the first
-// of them having relative entry number rel0, adding index points to x.
-// It stops at the first damage it cannot step over: the caller truncates
-// there (writer) or waits for more data (reader). count in the result is
-// the number of records walked.
-func scanSegment(r io.ReaderAt, start, rel0, limit int64, x *sparseIndex) (scanResult, error) {
+// of them having relative entry number rel0, adding index points to x. A
+// damaged record is stepped over when an intact record follows it (with
+// resync, even when its length cannot be trusted); the scan stops at the
+// first damage with nothing intact after it: the caller truncates there
+// (writer) or waits for more data (reader, without resync: the writer may
+// be in the middle of a write). count in the result is the number of
+// records walked.
+func scanSegment(r io.ReaderAt, start, rel0, limit int64, x *sparseIndex, resync bool) (scanResult, error) {
 	sc := newScanner(r, limit)
 	res := scanResult{validEnd: start}
 	pos, rel := start, rel0
@@ -139,14 +178,20 @@ func scanSegment(r io.ReaderAt, start, rel0, limit int64, x *sparseIndex) (scanR
 		if err != nil {
 			return res, err
 		}
-		if st != recOK && sc.skippable(pos, h, st) {
+		next := pos + h.recordSize()
+		if st != recOK {
+			if !sc.skippable(pos, h, st) {
+				var ok bool
+				if next, ok = sc.resync(pos + 1); !resync || !ok {
+					res.stopStatus = st
+					break
+				}
+				res.resynced = append(res.resynced, rel)
+			}
 			res.skipped = append(res.skipped, pos)
 			// The timestamp of a damaged record is not trusted: the point
 			// borrows the previous one so index times stay ordered.
 			h.ts = res.maxTs
-		} else if st != recOK {
-			res.stopStatus = st
-			break
 		}
 		if x.wants(rel) {
 			x.add(indexPoint{rel: rel, pos: pos, ts: h.ts})
@@ -155,7 +200,7 @@ func scanSegment(r io.ReaderAt, start, rel0, limit int64, x *sparseIndex) (scanR
 			res.minTs = h.ts
 		}
 		res.maxTs = max(res.maxTs, h.ts)
-		pos += h.recordSize()
+		pos = next
 		rel++
 	}
 	res.validEnd, res.count = pos, rel-rel0

@@ -65,10 +65,10 @@ func (seg *segment) entryAtTime(ts int64) (int64, error) {
 		if st == recOK && h.ts >= ts {
 			return seg.base + rel, nil
 		}
-		if st != recOK && !sc.skippable(pos, h, st) {
-			break // damaged: the rest of the segment is not readable
+		var ok bool
+		if pos, ok = sc.stepPast(pos, h, st); !ok {
+			break // damaged to the end
 		}
-		pos += h.recordSize()
 		rel++
 	}
 	return seg.end(), nil

@@ -102,10 +102,14 @@ func (c *Client) openShard(key streamKey, create bool) (*shard, error) {
 	if err != nil {
 		return nil, err
 	}
+	resyncedAt := int64(-1) // first entry whose successors may have been renumbered
 	for i, base := range bases {
-		seg, err := s.loadSegment(base, i == len(bases)-1)
+		seg, resynced, err := s.loadSegment(base, i == len(bases)-1)
 		if err != nil {
 			return nil, err
+		}
+		if resynced >= 0 && resyncedAt < 0 {
+			resyncedAt = resynced
 		}
 		s.segs = append(s.segs, seg)
 	}
@@ -123,7 +127,28 @@ func (c *Client) openShard(key streamKey, create bool) (*shard, error) {
 		s.bytes.Add(seg.size.Load())
 	}
 	s.dur.markSynced(0, s.next.Load())
+	if resyncedAt >= 0 && !c.readOnly {
+		if err := s.pinRenumbering(resyncedAt); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
+}
+
+// pinRenumbering follows a recovery that stepped over damage of unknown
+// length at entry first: the entries after it may now carry lower numbers
+// than when they were written. Groups past first are rewound to it, so
+// they read those entries again (duplicates, never a skip), and the
+// active segment is sealed if the damage is in it, so its index file fixes
+// the new numbering for every later open.
+func (s *shard) pinRenumbering(first int64) error {
+	if err := s.groups.rewindAll(first); err != nil {
+		return err
+	}
+	if active := s.segs[len(s.segs)-1]; first >= active.base {
+		return s.rotate()
+	}
+	return nil
 }
 
 // listSegmentFiles returns the segment bases in dir, ascending, and (for a
@@ -159,38 +184,42 @@ func (s *shard) listSegmentFiles() ([]int64, error) {
 // loadSegment opens one segment. A sealed segment is described by its
 // index file when that file is intact and agrees with the segment;
 // otherwise (and for the active segment) the segment is scanned, and a
-// writer truncates a torn tail.
-func (s *shard) loadSegment(base int64, active bool) (*segment, error) {
+// writer truncates a torn tail. resynced is the first entry number whose
+// successors the scan may have renumbered (see scanResult), or -1.
+func (s *shard) loadSegment(base int64, active bool) (seg *segment, resynced int64, err error) {
 	cfg := &s.c.cfg
-	seg := newSegment(s.dir, base, nil, s.c.files)
+	seg = newSegment(s.dir, base, nil, s.c.files)
 	f, err := os.Open(seg.path)
 	if err != nil {
-		return nil, fmt.Errorf("open segment: %w", err)
+		return nil, -1, fmt.Errorf("open segment: %w", err)
 	}
 	defer f.Close()
 	info, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("stat segment %s: %w", seg.path, err)
+		return nil, -1, fmt.Errorf("stat segment %s: %w", seg.path, err)
 	}
 	if !active {
 		if sum, x, err := loadIndex(seg.idxPath, f, info.Size(), cfg.Indexing.MaxIndexEntries); err == nil {
 			seg.index = x
 			seg.publish(sum)
 			seg.sealed.Store(true)
-			return seg, nil
+			return seg, -1, nil
 		} else if !errors.Is(err, os.ErrNotExist) {
 			s.c.log.Warn("Rebuilding segment index", zap.String("file", seg.idxPath), zap.Error(err))
 		}
 	}
 	seg.index = newSparseIndex(cfg.Indexing.BoundaryInterval, cfg.Indexing.MaxIndexEntries)
-	res, err := scanSegment(f, 0, 0, info.Size(), seg.index)
+	// A reader does not look past damage at the end of the active
+	// segment: the writer may be writing there.
+	resync := !(s.c.readOnly && active)
+	res, err := scanSegment(f, 0, 0, info.Size(), seg.index, resync)
 	if err != nil {
-		return nil, fmt.Errorf("scan segment %s: %w", seg.path, err)
+		return nil, -1, fmt.Errorf("scan segment %s: %w", seg.path, err)
 	}
 	s.reportScan(seg, res, info.Size())
 	if res.validEnd < info.Size() && !s.c.readOnly {
 		if err := s.truncateTail(seg, res, info.Size()); err != nil {
-			return nil, err
+			return nil, -1, err
 		}
 	}
 	seg.publish(segmentSummary{size: res.validEnd, count: res.count, minTs: res.minTs, maxTs: res.maxTs})
@@ -200,7 +229,11 @@ func (s *shard) loadSegment(base int64, active bool) (*segment, error) {
 			s.writeIndex(seg, true)
 		}
 	}
-	return seg, nil
+	resynced = -1
+	if len(res.resynced) > 0 {
+		resynced = base + res.resynced[0]
+	}
+	return seg, resynced, nil
 }
 
 // publish sets a loaded segment's state.
@@ -218,7 +251,11 @@ func (s *shard) reportScan(seg *segment, res scanResult, fileSize int64) {
 		seg.noteDamage(off)
 		s.c.stats.corruptEntries.Add(1)
 		s.c.log.Warn("Skipping damaged record: its entry will not be delivered",
-			zap.String("file", seg.path), zap.Int64("offset", off), zap.String("reason", recBadChecksum.reason()))
+			zap.String("file", seg.path), zap.Int64("offset", off))
+	}
+	for _, rel := range res.resynced {
+		s.c.log.Warn("Damaged record of unknown length: the bytes up to the next intact record count as one entry, and consumer groups past it read on from it again",
+			zap.String("file", seg.path), zap.Int64("entry", seg.base+rel))
 	}
 	if res.validEnd < fileSize && s.c.readOnly {
 		return // the writer may still be writing it
@@ -270,10 +307,10 @@ func loadIndex(path string, seg *os.File, segSize int64, maxPoints int) (segment
 		if err != nil {
 			return segmentSummary{}, nil, err
 		}
-		if st != recOK && !sc.skippable(pos, h, st) {
-			return segmentSummary{}, nil, fmt.Errorf("%w: record at offset %d after the last index point is damaged", errBadIndex, pos)
+		var ok bool
+		if pos, ok = sc.stepPast(pos, h, st); !ok {
+			return segmentSummary{}, nil, fmt.Errorf("%w: the segment is damaged to its end after the last index point", errBadIndex)
 		}
-		pos += h.recordSize()
 		rel++
 	}
 	if rel != sum.count {
@@ -314,7 +351,7 @@ func (seg *segment) capAt(rel int64) {
 // positionOf finds the byte offset of relative entry rel by scanning from
 // the nearest index point. ok is false if the records on the way are
 // damaged beyond stepping over.
-func (seg *segment) positionOf(rel int64) (int64, bool) {
+func (seg *segment) positionOf(rel int64) (pos int64, ok bool) {
 	f, err := seg.acquire()
 	if err != nil {
 		return 0, false
@@ -322,13 +359,15 @@ func (seg *segment) positionOf(rel int64) (int64, bool) {
 	defer seg.release()
 	p := seg.index.floor(rel)
 	sc := newScanner(f, seg.size.Load())
-	pos := p.pos
+	pos = p.pos
 	for r := p.rel; r < rel; r++ {
 		h, _, st, err := sc.at(pos)
-		if err != nil || st != recOK && !sc.skippable(pos, h, st) {
+		if err != nil {
 			return 0, false
 		}
-		pos += h.recordSize()
+		if pos, ok = sc.stepPast(pos, h, st); !ok {
+			return 0, false
+		}
 	}
 	return pos, true
 }
