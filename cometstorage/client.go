@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"slices"
 	"strings"
@@ -64,7 +63,6 @@ type client struct {
 	log *zap.Logger
 	dir string
 	eng *log.Client
-	rd  *recordReader
 
 	// mu guards the key directory and orders appends with their effect on
 	// it: a batch is appended and applied under mu, so the order of the
@@ -104,7 +102,6 @@ func openClient(ctx context.Context, dir string, set clientSettings) (*client, e
 		log:     set.logger.With(zap.String("directory", dir)),
 		dir:     dir,
 		eng:     eng,
-		rd:      newRecordReader(dir),
 		kd:      newKeydir(),
 		onClose: func() {},
 		stop:    make(chan struct{}),
@@ -118,36 +115,29 @@ func openClient(ctx context.Context, dir string, set clientSettings) (*client, e
 	return c, nil
 }
 
-// neverInterval is a background fsync period that never elapses.
-const neverInterval = time.Duration(math.MaxInt64)
-
-// engineConfig maps the extension's settings onto the engine. The engine
-// always runs its interval policy: a segment it seals is then fsynced
-// before the next write, so an explicit Sync covers everything written.
-// Under none the interval never elapses; under always the client calls
-// Sync after each batch, outside its lock, so concurrent batches share
-// an fsync (group commit). Retention stays off: the client alone decides
-// which segments are no longer needed.
+// engineConfig maps the extension's settings onto the engine. Only under
+// interval does the engine fsync on its own. Under always the client calls
+// Sync after each batch, outside its lock, so concurrent batches share an
+// fsync (the engine's SyncAlways would fsync under the client's lock, one
+// batch at a time). A Sync covers the active segment and every segment
+// sealed since the previous one. Retention stays off: the client alone
+// decides which segments are no longer needed.
 func engineConfig(set clientSettings) log.CometConfig {
 	cfg := log.DefaultCometConfig()
 	cfg.Logger = set.logger
 	// Values are typically protobuf already; compressing them would cost
 	// CPU on the queue's hot path for little gain.
 	cfg.Compression = log.CompressionConfig{Codec: log.CodecNone}
-	// A record whose length field is damaged is stepped over to the next
-	// index point; a short step bounds what such damage costs.
-	cfg.Indexing.BoundaryInterval = 32
 	cfg.Storage.MaxFileSize = set.segmentSize
 	cfg.Storage.MaxEntrySize = maxRecordSize
 	cfg.Storage.CheckpointTime = 0
 	cfg.Storage.DirMode = set.dirMode
 	cfg.Storage.FileMode = 0o600
 	cfg.Retention = log.RetentionConfig{CleanupInterval: time.Hour, MinFilesToKeep: 1, WhenFull: log.FullReject}
-	interval := neverInterval
+	cfg.Durability = log.DurabilityConfig{Mode: log.SyncNone}
 	if set.sync.Mode == SyncInterval {
-		interval = set.sync.Interval
+		cfg.Durability = log.DurabilityConfig{Mode: log.SyncInterval, Interval: set.sync.Interval}
 	}
-	cfg.Durability = log.DurabilityConfig{Mode: log.SyncInterval, Interval: interval}
 	return cfg
 }
 
@@ -208,12 +198,12 @@ func (c *client) Get(ctx context.Context, key string) ([]byte, error) {
 			c.mu.Unlock()
 			return nil, errClientClosed
 		}
-		e, seg, ok := c.kd.lookup(key)
+		e, ok := c.kd.get(key)
 		c.mu.Unlock()
 		if !ok {
 			return nil, nil
 		}
-		v, err := c.read(ctx, e, seg)
+		v, err := c.read(ctx, e)
 		// Compaction may have moved the record and deleted its segment
 		// between the lookup and the read: look again.
 		if errors.Is(err, log.ErrEntryGone) && attempt < 3 {
@@ -293,10 +283,10 @@ func (c *client) batchLocked(ctx context.Context, ops []*storage.Operation) (boo
 				}
 				continue
 			}
-			e, seg, ok := c.kd.lookup(op.Key)
+			e, ok := c.kd.get(op.Key)
 			op.Value = nil
 			if ok {
-				v, err := c.read(ctx, e, seg)
+				v, err := c.read(ctx, e)
 				if err != nil {
 					return false, err
 				}
@@ -406,18 +396,16 @@ func (c *client) putWrite(w write) {
 	}
 }
 
-// read returns the value e points at in seg, checking the record's
-// checksum.
-func (c *client) read(ctx context.Context, e entry, seg *segment) ([]byte, error) {
-	data, ok := c.rd.payload(seg, e.location())
-	if !ok {
-		var err error
-		if data, err = c.eng.ReadAt(ctx, stream, e.location()); err != nil {
-			if errors.Is(err, log.ErrClosed) {
-				return nil, errClientClosed
-			}
-			return nil, fmt.Errorf("comet_storage: read from %s: %w", c.dir, err)
-		}
+// read returns the value e points at. The engine reads the record (one
+// pread) and checks its checksum: a damaged record is reported as a
+// *log.CorruptionError, never returned as data.
+func (c *client) read(ctx context.Context, e entry) ([]byte, error) {
+	data, err := c.eng.ReadAt(ctx, stream, e.location())
+	if errors.Is(err, log.ErrClosed) {
+		return nil, errClientClosed
+	}
+	if err != nil {
+		return nil, fmt.Errorf("comet_storage: read from %s: %w", c.dir, err)
 	}
 	end := uint64(e.voff) + uint64(e.vlen)
 	if end > uint64(len(data)) {
@@ -485,7 +473,6 @@ func (c *client) Close(context.Context) error {
 	c.mu.Unlock()
 	close(c.stop)
 	c.bg.Wait()
-	c.rd.close()
 	err := c.eng.Close()
 	c.onClose()
 	if err != nil {

@@ -398,8 +398,12 @@ func TestClient_Batch_Errors(t *testing.T) {
 }
 
 // TestClient_DeletedSegmentsAreNotHeldOpen reads from segments that
-// compaction then deletes: no descriptor may keep their space allocated.
+// compaction then deletes: the descriptors the engine keeps open for reads
+// must not keep their space allocated.
 func TestClient_DeletedSegmentsAreNotHeldOpen(t *testing.T) {
+	if _, err := os.Stat("/proc/self/fd"); err != nil {
+		t.Skip("lists open files through /proc/self/fd")
+	}
 	ctx := context.Background()
 	dir := t.TempDir()
 	c := openTestClient(t, testConfig(dir))
@@ -410,31 +414,32 @@ func TestClient_DeletedSegmentsAreNotHeldOpen(t *testing.T) {
 	for i := range 300 { // open descriptors on every segment
 		requireValue(t, c, fmt.Sprint(i), value)
 	}
+	require.Greater(t, len(openFiles(t, dir)), 2, "reads keep segment descriptors open")
 	for i := range 300 {
 		require.NoError(t, c.Delete(ctx, fmt.Sprint(i)))
 	}
 	c.maintain()
 	c.maintain()
 	require.LessOrEqual(t, len(segmentFiles(t, dir)), 2)
-	c.mu.Lock()
-	live := map[int64]bool{}
-	for _, s := range c.kd.segs {
-		live[s.base] = true
+	for _, f := range openFiles(t, dir) {
+		require.NotContains(t, f, "(deleted)")
 	}
-	c.mu.Unlock()
-	c.rd.mu.RLock()
-	for base := range c.rd.files {
-		require.True(t, live[base], "descriptor kept on deleted segment %d", base)
-	}
-	c.rd.mu.RUnlock()
-	if links, err := filepath.Glob("/proc/self/fd/*"); err == nil {
-		for _, l := range links {
-			target, err := os.Readlink(l)
-			if err == nil && strings.HasPrefix(target, dir) {
-				require.NotContains(t, target, "(deleted)")
-			}
+}
+
+// openFiles lists the files under dir this process holds open, as
+// /proc/self/fd names them (a deleted file ends in " (deleted)").
+func openFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	require.NoError(t, err)
+	var files []string
+	for _, fd := range fds {
+		target, err := os.Readlink(filepath.Join("/proc/self/fd", fd.Name()))
+		if err == nil && strings.HasPrefix(target, dir) {
+			files = append(files, target)
 		}
 	}
+	return files
 }
 
 // TestExtension_GetClient_DirectoryLockedElsewhere: another writer (here
@@ -470,5 +475,44 @@ func TestEngineConfig_RetentionNeverDeletes(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, segs, 6, "sync mode %s", mode)
 		require.NoError(t, eng.Close())
+	}
+}
+
+// TestClient_SyncNone_FsyncsOnlyBeforeDeletion: under none nothing is
+// fsynced while writing, not even when a segment is sealed; the fsync that
+// precedes a deletion covers every segment sealed since, so what
+// superseded the deleted records is on stable storage before they go.
+func TestClient_SyncNone_FsyncsOnlyBeforeDeletion(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	cfg := testConfig(dir)
+	cfg.Sync.Mode = SyncNone
+	c := openTestClient(t, cfg)
+	value := bytes.Repeat([]byte("v"), 2000)
+	for i := range 300 {
+		require.NoError(t, c.Set(ctx, fmt.Sprint(i), value))
+	}
+	for i := range 300 {
+		require.NoError(t, c.Delete(ctx, fmt.Sprint(i)))
+	}
+	before := c.eng.GetStats()
+	require.Zero(t, before.Fsyncs, "no fsync on the write path")
+	require.Greater(t, before.Rotations, int64(5))
+	c.maintain()
+	require.LessOrEqual(t, len(segmentFiles(t, dir)), 2, "the dead segments were deleted")
+	require.GreaterOrEqual(t, c.eng.GetStats().Fsyncs, before.Rotations+1,
+		"every sealed segment and the active one were fsynced before the deletion")
+}
+
+// TestEngineConfig_SyncModes: the engine fsyncs on its own only under
+// interval; under always the client syncs after each batch.
+func TestEngineConfig_SyncModes(t *testing.T) {
+	for mode, want := range map[SyncMode]log.DurabilityConfig{
+		SyncNone:     {Mode: log.SyncNone},
+		SyncInterval: {Mode: log.SyncInterval, Interval: 3 * time.Second},
+		SyncAlways:   {Mode: log.SyncNone},
+	} {
+		got := engineConfig(clientSettings{sync: SyncConfig{Mode: mode, Interval: 3 * time.Second}}).Durability
+		require.Equal(t, want, got, "sync mode %s", mode)
 	}
 }

@@ -205,11 +205,8 @@ func (c *client) deleteUnreferenced() int {
 // deleteSegment removes an unreferenced sealed segment from disk and from
 // the key directory.
 func (c *client) deleteSegment(s *segment) bool {
-	s.deleting.Store(true)
-	c.rd.forget(s.base)
 	err := c.eng.DeleteSegment(stream, s.base)
 	if err != nil && !errors.Is(err, log.ErrEntryGone) {
-		s.deleting.Store(false)
 		c.log.Warn("Could not delete an unneeded segment", zap.Int64("segment", s.base), zap.Error(err))
 		return false
 	}

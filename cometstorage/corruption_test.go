@@ -6,12 +6,13 @@ package cometstorage
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
@@ -82,7 +83,7 @@ func flipByte(t *testing.T, path string, off int64) {
 // batches that were lost. It checks that every batch is there whole or
 // gone whole, that "last" holds the newest surviving batch, that damaged
 // records were counted, and that the store takes writes and survives
-// another restart.
+// another restart with the same batches.
 func reopenAfterDamage(t *testing.T, dir string, damaged int64) (lost []int) {
 	t.Helper()
 	ctx := context.Background()
@@ -95,6 +96,29 @@ func reopenAfterDamage(t *testing.T, dir string, damaged int64) (lost []int) {
 	sc, err := ext.(storage.Extension).GetClient(ctx, component.KindExporter, testOwner, testStorageName)
 	require.NoError(t, err)
 	c := sc.(*client)
+	lost = lostBatches(t, c)
+	if damaged > 0 {
+		metadatatest.AssertEqualCometStorageDamagedRecords(t, tt,
+			[]metricdata.DataPoint[int64]{{Value: damaged}}, metricdatatest.IgnoreTimestamp())
+	} else {
+		_, err := tt.GetMetric("otelcol_comet_storage_damaged_records")
+		require.Error(t, err, "no damage reported")
+	}
+
+	require.NoError(t, c.Set(ctx, "after", []byte("repair")))
+	require.NoError(t, c.Close(ctx))
+	c = openTestClient(t, testConfig(dir))
+	requireValue(t, c, "after", []byte("repair"))
+	require.Equal(t, lost, lostBatches(t, c), "the next open finds the same batches")
+	return lost
+}
+
+// lostBatches returns the batches of writeBatches that c does not hold,
+// checking that the others are there whole and that "last" names the
+// newest of them.
+func lostBatches(t *testing.T, c *client) (lost []int) {
+	t.Helper()
+	ctx := context.Background()
 	lastIntact := -1
 	for i := range corruptionBatches {
 		want := fmt.Appendf(nil, "%04d-%0500d", i, i)
@@ -111,19 +135,6 @@ func reopenAfterDamage(t *testing.T, dir string, damaged int64) (lost []int) {
 			t.Fatalf("batch %d is partly there or wrong: a=%.20q b=%.20q", i, a, b)
 		}
 	}
-	requireValue(t, c, "last", fmt.Append(nil, lastIntact))
-	if damaged > 0 {
-		metadatatest.AssertEqualCometStorageDamagedRecords(t, tt,
-			[]metricdata.DataPoint[int64]{{Value: damaged}}, metricdatatest.IgnoreTimestamp())
-	} else {
-		_, err := tt.GetMetric("otelcol_comet_storage_damaged_records")
-		require.Error(t, err, "no damage reported")
-	}
-
-	require.NoError(t, c.Set(ctx, "after", []byte("repair")))
-	require.NoError(t, c.Close(ctx))
-	c = openTestClient(t, testConfig(dir))
-	requireValue(t, c, "after", []byte("repair"))
 	requireValue(t, c, "last", fmt.Append(nil, lastIntact))
 	return lost
 }
@@ -193,55 +204,52 @@ func TestCorruption_DamagedIndexFile(t *testing.T) {
 }
 
 // TestCorruption_DamagedLengthField damages a record's length field, so
-// the engine cannot tell where the next record starts. Today it truncates
-// the segment at the damage when it scans it at open (the active segment,
-// and a sealed one whose damage lies after its last index point), which
-// destroys the intact records that follow; elsewhere in a sealed segment
-// readers step to the next index point (at most 32 records here). More
-// than the damaged batch is lost, always in whole batches, and the store
-// opens. See TestEngineIssue_LengthDamageLosesIntactRecords.
+// the record no longer says where the next one starts. The engine searches
+// for the next intact record: only the damaged batch is lost, in a sealed
+// segment and in the active one, whatever the length became.
 func TestCorruption_DamagedLengthField(t *testing.T) {
+	lengths := []struct {
+		name   string
+		damage func(length uint32) uint32
+	}{
+		{"inverted byte", func(l uint32) uint32 { return l ^ 0xff00 }},
+		{"one longer", func(l uint32) uint32 { return l + 1 }},
+		{"half", func(l uint32) uint32 { return l / 2 }},
+		{"zero", func(uint32) uint32 { return 0 }},
+		{"above the maximum", func(uint32) uint32 { return math.MaxUint32 }},
+	}
 	for _, where := range []string{"sealed", "active"} {
-		t.Run(where, func(t *testing.T) {
-			dir := t.TempDir()
-			writeBatches(t, dir)
-			locs := recordLocations(t, dir)
-			victim := 40
-			if where == "active" {
-				victim = len(locs) - 5
-			}
-			flipByte(t, segmentPath(dir, locs[victim].Segment), locs[victim].Offset+1)
-			lost := reopenAfterDamage(t, dir, 1)
-			t.Logf("damaged length field of batch %d in the %s segment: lost batches %v", victim, where, lost)
-			require.Contains(t, lost, victim)
-			require.Equal(t, victim, lost[0], "nothing before the damage is lost")
-			switch where {
-			case "sealed":
-				require.LessOrEqual(t, len(lost), 32, "at most one index step")
-			case "active":
-				require.Equal(t, corruptionBatches-victim, len(lost), "the rest of the active segment")
-			}
-		})
+		for _, tc := range lengths {
+			t.Run(where+"/"+tc.name, func(t *testing.T) {
+				dir := t.TempDir()
+				writeBatches(t, dir)
+				locs := recordLocations(t, dir)
+				victim := 40
+				if where == "active" {
+					victim = len(locs) - 5
+				}
+				require.Equal(t, where == "active", locs[victim].Segment == locs[len(locs)-1].Segment)
+				rewriteLength(t, segmentPath(dir, locs[victim].Segment), locs[victim].Offset, tc.damage)
+				require.Equal(t, []int{victim}, reopenAfterDamage(t, dir, 1))
+			})
+		}
 	}
 }
 
-// TestEngineIssue_LengthDamageLosesIntactRecords states what the store
-// needs from the engine: a record whose length field is damaged costs only
-// that record when intact records follow it (the engine could search for
-// the next offset where a header and its checksum hold, and truncate only
-// a tail with no intact record after it). It fails today and runs only
-// with COMET_ENGINE_ISSUES=1; the issue is reported to the engine's owner.
-func TestEngineIssue_LengthDamageLosesIntactRecords(t *testing.T) {
-	if os.Getenv("COMET_ENGINE_ISSUES") == "" {
-		t.Skip("known engine limitation; set COMET_ENGINE_ISSUES=1 to run")
-	}
-	for _, victim := range []int{40, corruptionBatches - 5} { // sealed, active segment
-		dir := t.TempDir()
-		writeBatches(t, dir)
-		locs := recordLocations(t, dir)
-		flipByte(t, segmentPath(dir, locs[victim].Segment), locs[victim].Offset+1)
-		assert.Equal(t, []int{victim}, reopenAfterDamage(t, dir, 1))
-	}
+// rewriteLength replaces the length field of the record at off (its first
+// four bytes, little-endian, in the engine's record format) with
+// damage(length).
+func rewriteLength(t *testing.T, path string, off int64, damage func(uint32) uint32) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	require.NoError(t, err)
+	defer f.Close()
+	b := make([]byte, 4)
+	_, err = f.ReadAt(b, off)
+	require.NoError(t, err)
+	binary.LittleEndian.PutUint32(b, damage(binary.LittleEndian.Uint32(b)))
+	_, err = f.WriteAt(b, off)
+	require.NoError(t, err)
 }
 
 // TestCorruption_DamagedWhileOpen flips a byte of a live record under an
@@ -255,7 +263,7 @@ func TestCorruption_DamagedWhileOpen(t *testing.T) {
 	e := c.kd.keys["k"]
 	c.mu.Unlock()
 	requireValue(t, c, "k", []byte("a value worth keeping"))
-	flipByte(t, segmentPath(dir, e.seg), int64(e.off)+int64(e.voff)+recordHeaderSize)
+	flipByte(t, segmentPath(dir, e.seg), int64(e.off)+int64(e.size)-1) // the value's last byte
 	_, err := c.Get(ctx, "k")
 	var corrupt *log.CorruptionError
 	require.ErrorAs(t, err, &corrupt)

@@ -45,8 +45,10 @@
 //
 // In memory, a map from each key to its newest record (segment, offset
 // and size of the record, offset and length of the value in it: 32 bytes
-// plus the key), never the value: Get reads the record with one pread,
-// through a descriptor kept open per segment, and checks its checksum.
+// plus the key), never the value: Get reads the record through the
+// engine (Client.ReadAt: one pread through a descriptor the engine keeps
+// open, and a check of the record's checksum; a damaged record is a
+// *log.CorruptionError, never data).
 // Per segment the client counts the bytes written and the bytes still
 // referenced, which drive reclamation.
 //
@@ -76,15 +78,20 @@
 //
 // At open the client scans its log and rebuilds the key directory,
 // applying records in log order. The engine truncates a torn tail and
-// steps over damaged records; the batches they held are lost, logged with
-// counts and counted in otelcol_comet_storage_damaged_records. The store
-// always opens.
+// steps over damaged records, including one whose length field is damaged
+// (it resynchronises to the next intact record and counts the damaged
+// bytes as one entry): only the batches the damaged records held are
+// lost, logged with counts and counted in
+// otelcol_comet_storage_damaged_records. The store always opens.
 //
 // # Durability
 //
-// The engine runs its interval policy in every mode, so sealed segments
-// are fsynced before the next write. Under sync mode always a Batch that
-// wrote returns after an fsync covering its record; the fsync happens
-// after the client's lock is released, so concurrent batches share one.
-// A concurrent Get may therefore see a write whose fsync is in progress.
+// Under sync mode none nothing is fsynced while writing, not even when a
+// segment is sealed; under interval the engine fsyncs in the background
+// and when it seals a segment. Under always a Batch that wrote returns
+// after an fsync covering its record; the fsync happens after the
+// client's lock is released, so concurrent batches share one. A
+// concurrent Get may therefore see a write whose fsync is in progress.
+// In every mode, the fsync before a deletion and the one at Close cover
+// every segment sealed since the previous fsync as well as the active one.
 package cometstorage // import "github.com/comet-otel/comet/cometstorage"

@@ -6,7 +6,6 @@ package cometstorage // import "github.com/comet-otel/comet/cometstorage"
 import (
 	"math"
 	"slices"
-	"sync/atomic"
 
 	"github.com/comet-otel/comet/internal/log"
 )
@@ -54,9 +53,6 @@ type segment struct {
 	liveBytes int64 // cost of the operations the key directory points to
 	liveSets  int64
 	liveTombs int64
-	// deleting is set once the segment is about to be deleted; readers
-	// outside the client's lock check it.
-	deleting atomic.Bool
 	// tombs lists keys whose tombstone was written here. Entries go stale
 	// when the key is written again; garbage collection skips those.
 	tombs []string
@@ -125,15 +121,6 @@ func (d *keydir) get(key string) (entry, bool) {
 		return entry{}, false
 	}
 	return e, true
-}
-
-// lookup returns the live value entry of key and its segment, if any.
-func (d *keydir) lookup(key string) (entry, *segment, bool) {
-	e, ok := d.get(key)
-	if !ok {
-		return entry{}, nil, false
-	}
-	return e, d.byBase[e.seg], true
 }
 
 // addRecord accounts a record of size bytes appended to segment seg.
