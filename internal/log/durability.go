@@ -136,13 +136,16 @@ func (s *shard) syncWriter() (pos, entry int64, err error) {
 func (s *shard) syncSealed() error {
 	d := &s.dur
 	for len(d.unsynced) > 0 {
-		seg := d.unsynced[0]
-		f, err := seg.acquire()
+		// A handle opened for writing: some systems (Windows) refuse to
+		// flush a read-only one.
+		f, err := os.OpenFile(d.unsynced[0].path, os.O_WRONLY, 0)
 		if err == nil {
 			err = s.c.timedSync(f, s.name)
-			seg.release()
-		} else if errors.Is(err, errSegmentGone) {
-			err = nil
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		} else if errors.Is(err, os.ErrNotExist) {
+			err = nil // deleted: nothing to sync
 		}
 		if err != nil {
 			return err

@@ -3,65 +3,68 @@
 
 package log // import "github.com/comet-otel/comet/internal/log"
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
-// maxIdleFiles bounds the read descriptors a client keeps open for
-// segments nobody is reading at the moment.
-const maxIdleFiles = 64
+// maxOpenFiles bounds the segment read descriptors a client keeps open.
+const maxOpenFiles = 64
 
-// fileCache keeps the read descriptors of recently read segments open
-// after their last reader released them, so a consumer resuming a read or
-// a random ReadAt does not reopen the file every time. At most
-// maxIdleFiles idle descriptors are kept, the least recently used closed
-// first; a deleted segment's descriptor is closed as soon as nobody reads
-// it, so its disk space is freed.
+// fileCache keeps segment read descriptors open after their last reader
+// released them, so a consumer resuming a read or a random ReadAt does not
+// reopen the file every time. When more than maxOpenFiles are open, the
+// least recently used idle one is closed as the next one opens; a deleted
+// segment's descriptor is closed as soon as nobody reads it, so its disk
+// space is freed. Readers touch only an atomic clock; the lock is taken
+// when a descriptor opens or closes.
 type fileCache struct {
+	clock atomic.Uint64
 	mu    sync.Mutex
-	clock uint64
-	idle  map[*segment]uint64 // idle segment → last use
+	open  map[*segment]struct{} // segments with an open read descriptor
 }
 
-func newFileCache() *fileCache { return &fileCache{idle: map[*segment]uint64{}} }
+func newFileCache() *fileCache { return &fileCache{open: map[*segment]struct{}{}} }
 
-// keep records seg as idle with an open descriptor, closing the least
-// recently used idle descriptor when there are too many.
-func (fc *fileCache) keep(seg *segment) {
+// tick returns a new use time.
+func (fc *fileCache) tick() uint64 { return fc.clock.Add(1) }
+
+// opened records seg's new descriptor and picks an idle one to close if
+// too many are open. The caller closes the victim (outside seg's lock).
+func (fc *fileCache) opened(seg *segment) (victim *segment) {
 	fc.mu.Lock()
-	fc.clock++
-	fc.idle[seg] = fc.clock
-	var victim *segment
-	if len(fc.idle) > maxIdleFiles {
-		oldest := fc.clock
-		for s, used := range fc.idle {
-			if used < oldest {
-				victim, oldest = s, used
-			}
+	defer fc.mu.Unlock()
+	fc.open[seg] = struct{}{}
+	if len(fc.open) <= maxOpenFiles {
+		return nil
+	}
+	oldest := ^uint64(0)
+	for s := range fc.open {
+		if used := s.lastUse.Load(); s != seg && used < oldest {
+			victim, oldest = s, used
 		}
-		delete(fc.idle, victim)
 	}
-	fc.mu.Unlock()
-	if victim != nil {
-		victim.closeIfIdle()
-	}
+	delete(fc.open, victim)
+	return victim
 }
 
-// forget drops seg from the idle set (it is being read, or deleted).
-func (fc *fileCache) forget(seg *segment) {
+// closed forgets seg's descriptor.
+func (fc *fileCache) closed(seg *segment) {
 	fc.mu.Lock()
-	delete(fc.idle, seg)
+	delete(fc.open, seg)
 	fc.mu.Unlock()
 }
 
 // closeAll closes every idle descriptor (Client.Close).
 func (fc *fileCache) closeAll() {
 	fc.mu.Lock()
-	idle := make([]*segment, 0, len(fc.idle))
-	for seg := range fc.idle {
-		idle = append(idle, seg)
+	open := make([]*segment, 0, len(fc.open))
+	for seg := range fc.open {
+		open = append(open, seg)
 	}
-	clear(fc.idle)
+	clear(fc.open)
 	fc.mu.Unlock()
-	for _, seg := range idle {
+	for _, seg := range open {
 		seg.closeIfIdle()
 	}
 }

@@ -193,14 +193,18 @@ func (c *Client) Rotate(stream string) error {
 	if err != nil {
 		return err
 	}
-	s.sealActive()
-	return nil
+	_, err = s.sealActive()
+	return err
 }
 
-// existingShard resolves a stream name without creating the stream.
+// existingShard resolves a stream name without creating the stream, from
+// the same cache as Append when the name was seen before.
 func (c *Client) existingShard(stream string) (*shard, error) {
 	if c.closed.Load() {
 		return nil, ErrClosed
+	}
+	if v, ok := c.byName.Load(stream); ok {
+		return v.(*shard), nil
 	}
 	k, err := parseStream(stream)
 	if err != nil {

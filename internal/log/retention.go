@@ -216,7 +216,10 @@ func (c *Client) sealDeletableActives(pressure bool, now time.Time) (sealed bool
 			}
 			continue
 		}
-		if s.sealActive() {
+		switch ok, err := s.sealActive(); {
+		case err != nil:
+			c.log.Warn("Could not seal a consumed segment to delete it", zap.Error(err))
+		case ok:
 			sealed = true
 		}
 	}
@@ -395,25 +398,29 @@ func (c *Client) dropOldest(s *shard) bool {
 	if victim.seg.size.Load() == 0 {
 		return false
 	}
-	if !victim.seg.sealed.Load() && !victim.s.sealActive() {
-		return false
+	if !victim.seg.sealed.Load() {
+		if sealed, err := victim.s.sealActive(); !sealed {
+			if err != nil {
+				c.log.Warn("Could not seal a segment to drop it", zap.Error(err))
+			}
+			return false
+		}
 	}
 	return c.removeSegment(victim.s, victim.seg, "drop_oldest") == nil
 }
 
 // sealActive rotates a non-empty active segment so retention may delete
 // it. It reports whether it did.
-func (s *shard) sealActive() bool {
+func (s *shard) sealActive() (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.w == nil || s.active().size.Load() == 0 {
-		return false
+		return false, nil
 	}
 	if err := s.rotate(); err != nil {
-		s.c.log.Warn("Could not seal the active segment to free space", zap.String("stream", s.name), zap.Error(err))
-		return false
+		return false, fmt.Errorf("seal the active segment of %s: %w", s.name, err)
 	}
-	return true
+	return true, nil
 }
 
 // removeSegment deletes a sealed segment and its index, counting entries

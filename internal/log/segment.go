@@ -64,6 +64,7 @@ type segment struct {
 	// cache after the last reader releases it; closed on eviction, or as
 	// soon as the segment is deleted and unread, so its space is freed.
 	files   *fileCache
+	lastUse atomic.Uint64 // files' clock at the last release
 	fmu     sync.Mutex
 	f       *os.File
 	refs    int
@@ -104,44 +105,46 @@ func (s *segment) noteTimestamp(ts int64) {
 // acquire returns a read handle; release it when done.
 func (s *segment) acquire() (*os.File, error) {
 	s.fmu.Lock()
-	defer s.fmu.Unlock()
 	if s.gone {
+		s.fmu.Unlock()
 		return nil, errSegmentGone
 	}
+	var victim *segment
 	if s.f == nil {
 		f, err := os.Open(s.path)
 		if err != nil {
+			s.fmu.Unlock()
 			if errors.Is(err, os.ErrNotExist) {
 				return nil, errSegmentGone
 			}
 			return nil, err
 		}
 		s.f = f
-	}
-	if s.refs == 0 {
-		s.files.forget(s)
+		victim = s.files.opened(s)
 	}
 	s.refs++
-	return s.f, nil
+	f := s.f
+	s.fmu.Unlock()
+	if victim != nil {
+		victim.closeIfIdle()
+	}
+	return f, nil
 }
 
 // release gives a handle back. The descriptor stays open in the client's
 // file cache, unless the segment was deleted.
 func (s *segment) release() {
+	s.lastUse.Store(s.files.tick())
 	s.fmu.Lock()
+	defer s.fmu.Unlock()
 	s.refs--
-	idle := s.refs == 0
-	if idle && s.gone {
+	if s.refs == 0 && s.gone {
 		s.closeLocked()
-	}
-	keep := idle && s.f != nil
-	s.fmu.Unlock()
-	if keep {
-		s.files.keep(s)
 	}
 }
 
-// closeIfIdle closes the descriptor if nobody holds it (cache eviction).
+// closeIfIdle closes the descriptor if nobody holds it (cache eviction,
+// Client.Close).
 func (s *segment) closeIfIdle() {
 	s.fmu.Lock()
 	defer s.fmu.Unlock()
@@ -154,6 +157,7 @@ func (s *segment) closeLocked() {
 	if s.f != nil {
 		_ = s.f.Close() // read-only descriptor: nothing to lose
 		s.f = nil
+		s.files.closed(s)
 	}
 }
 
@@ -168,12 +172,11 @@ func (s *segment) isGone() bool {
 // they release it. An idle descriptor is closed at once.
 func (s *segment) markGone() {
 	s.fmu.Lock()
+	defer s.fmu.Unlock()
 	s.gone = true
 	if s.refs == 0 {
 		s.closeLocked()
 	}
-	s.fmu.Unlock()
-	s.files.forget(s)
 }
 
 // noteDamage records that damage at offset pos was reported, and says
