@@ -44,10 +44,57 @@ func encodeBatch(entries [][]byte, ts int64, cfg *CompressionConfig) *batch {
 		total += headerSize + len(e)
 	}
 	parts := min(runtime.GOMAXPROCS(0), maxEncodeParts, len(entries))
-	if total < parallelEncodeBytes || parts < 2 {
+	switch {
+	case total < parallelEncodeBytes || parts < 2:
 		return newBatch(ts).encode(entries, total, cfg)
+	case !mayCompress(entries, cfg):
+		return encodeInPlace(entries, parts, total, ts)
 	}
 	return encodeInParts(entries, parts, total, ts, cfg)
+}
+
+// mayCompress reports whether any entry is a candidate for compression.
+func mayCompress(entries [][]byte, cfg *CompressionConfig) bool {
+	if cfg.Codec != CodecZstd {
+		return false
+	}
+	for _, e := range entries {
+		if len(e) >= cfg.MinCompressSize && len(e) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// encodeInPlace encodes entries stored raw: every record's place is known
+// in advance, so parts of the batch are encoded concurrently straight into
+// one buffer.
+func encodeInPlace(entries [][]byte, parts, total int, ts int64) *batch {
+	b := newBatch(ts)
+	b.buf = slices.Grow(b.buf, total)[:total]
+	b.starts = slices.Grow(b.starts, len(entries))[:len(entries)]
+	off := 0
+	for i, e := range entries {
+		b.starts[i] = off
+		off += headerSize + len(e)
+		b.raw += int64(len(e))
+	}
+	fill := func(from, to int) {
+		for i := from; i < to; i++ {
+			rec := b.buf[b.starts[i] : b.starts[i]+headerSize+len(entries[i])]
+			copy(rec[headerSize:], entries[i])
+			putHeader(rec, ts, codecRawFlag)
+		}
+	}
+	var wg sync.WaitGroup
+	per := (len(entries) + parts - 1) / parts
+	for i := 1; i < parts; i++ {
+		from, to := min(i*per, len(entries)), min((i+1)*per, len(entries))
+		wg.Go(func() { fill(from, to) })
+	}
+	fill(0, per)
+	wg.Wait()
+	return b
 }
 
 // encodeInParts encodes parts slices of entries concurrently, the first on
