@@ -35,6 +35,8 @@ type tuning struct {
 	Shards      int
 	// Drain is the exporter behind the comet receiver: otlp_grpc (default) or otlp_http.
 	Drain string
+	// Compression is the comet exporter's compression::type; "" keeps its default (zstd).
+	Compression string
 }
 
 // variant is one way to get OTLP through a collector to the backend.
@@ -126,6 +128,10 @@ exporters:
     {{- end}}
     {{- if .WhenFull}}
     when_full: {{.WhenFull}}
+    {{- end}}
+    {{- if .Compression}}
+    compression:
+      type: {{.Compression}}
     {{- end}}
   # The comet receiver acknowledges a batch only after the exporter returned: the exporter must
   # neither queue (that would acknowledge before delivery) nor retry on its own (the receiver
