@@ -111,7 +111,13 @@ func NewClientWithConfig(dataDir string, config CometConfig) (*Client, error) {
 
 // openExistingShards opens every shard directory found on disk.
 func (c *Client) openExistingShards() error {
-	keys, err := c.discoverShards(namespaceKey{})
+	return c.openShardsOf(namespaceKey{})
+}
+
+// openShardsOf opens the shards on disk of one namespace (or of all, for
+// the zero namespaceKey) that are not open yet.
+func (c *Client) openShardsOf(nk namespaceKey) error {
+	keys, err := c.discoverShards(nk)
 	if err != nil {
 		return err
 	}
@@ -261,20 +267,25 @@ func (c *Client) allShards() []*shard {
 // fail with ErrFull, or drop the oldest segment. Cost: one write syscall
 // and one allocation (the returned IDs) per call.
 func (c *Client) Append(ctx context.Context, stream string, entries [][]byte) ([]MessageID, error) {
-	if c.readOnly {
-		return nil, ErrReadOnly
-	}
-	if c.closed.Load() {
-		return nil, ErrClosed
-	}
-	if len(entries) == 0 {
-		return nil, nil
-	}
-	s, err := c.shardForAppend(stream)
-	if err != nil {
+	s, err := c.writableShard(stream, entries)
+	if s == nil {
 		return nil, err
 	}
 	return s.append(ctx, entries)
+}
+
+// writableShard resolves the stream an append of entries goes to. A nil
+// shard with a nil error means there is nothing to write.
+func (c *Client) writableShard(stream string, entries [][]byte) (*shard, error) {
+	switch {
+	case c.readOnly:
+		return nil, ErrReadOnly
+	case c.closed.Load():
+		return nil, ErrClosed
+	case len(entries) == 0:
+		return nil, nil
+	}
+	return c.shardForAppend(stream)
 }
 
 // Len returns the number of entries ever appended to the stream: its next

@@ -162,6 +162,19 @@ func (c *Consumer) shard(id uint32) (*shard, bool, error) {
 	return s, err == nil, err
 }
 
+// existingShard returns a shard of the stream that must exist (to move
+// the group's offset on it).
+func (c *Consumer) existingShard(id uint32) (*shard, error) {
+	if err := c.usable(); err != nil {
+		return nil, err
+	}
+	s, ok, err := c.shard(id)
+	if err == nil && !ok {
+		err = fmt.Errorf("comet consumer: shard %d of %s does not exist", id, c.opts.Stream)
+	}
+	return s, err
+}
+
 // group returns the group's offset on s, creating it at the start position.
 func (c *Consumer) group(s *shard) *groupOffset {
 	start := s.firstEntry()
@@ -367,15 +380,9 @@ func (c *Consumer) GetLag(ctx context.Context, shardID uint32) (int64, error) {
 // ResetOffset moves the group's offset on a shard to entryNumber (clamped
 // to the stream's length), forward or back: the next Read starts there.
 func (c *Consumer) ResetOffset(ctx context.Context, shardID uint32, entryNumber int64) error {
-	if err := c.usable(); err != nil {
-		return err
-	}
-	s, ok, err := c.shard(shardID)
+	s, err := c.existingShard(shardID)
 	if err != nil {
 		return err
-	}
-	if !ok {
-		return fmt.Errorf("comet consumer: shard %d of %s does not exist", shardID, c.opts.Stream)
 	}
 	entryNumber = min(max(entryNumber, 0), s.next.Load())
 	g := c.group(s)

@@ -11,7 +11,6 @@ import (
 	"hash/crc32"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -111,22 +110,11 @@ func TestCrash_SIGKILLDuringAppends_KeepsEveryAcknowledgedEntry(t *testing.T) {
 	acked := map[int64][2]int{} // entry → writer, seq
 	const rounds = 30
 	for round := range rounds {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		mode := []string{"always", "none"}[round%2]
-		cmd.Env = append(os.Environ(), childEnv+"=appender", "COMET_DIR="+dir, "COMET_SYNC="+mode, fmt.Sprintf("COMET_SEQ=%d", round*1_000_000))
-		stdout, err := cmd.StdoutPipe()
-		require.NoError(t, err)
+		cmd := childCommand("appender", "COMET_DIR="+dir, "COMET_SYNC="+mode, fmt.Sprintf("COMET_SEQ=%d", round*1_000_000))
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
-		require.NoError(t, cmd.Start())
-		lines := make(chan string, 1024)
-		go func() {
-			defer close(lines)
-			sc := bufio.NewScanner(stdout)
-			for sc.Scan() {
-				lines <- sc.Text()
-			}
-		}()
+		lines := startWithLines(t, cmd)
 		kill := time.After(time.Duration(20+rng.IntN(200)) * time.Millisecond)
 	collect:
 		for {
@@ -145,7 +133,7 @@ func TestCrash_SIGKILLDuringAppends_KeepsEveryAcknowledgedEntry(t *testing.T) {
 				kill = nil
 			}
 		}
-		err = cmd.Wait()
+		err := cmd.Wait()
 		require.Error(t, err, "round %d: the child must die by SIGKILL, stderr: %s", round, stderr.String())
 		verifyCrashLog(t, dir, acked, round)
 	}

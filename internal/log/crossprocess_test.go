@@ -9,7 +9,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"syscall"
 	"testing"
@@ -52,8 +51,7 @@ func runWriterChild() error {
 func TestCrossProcess_ReadOnlyConsumerTailsAnotherWriter(t *testing.T) {
 	dir := t.TempDir()
 	const n = 3000
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"=writer", "COMET_DIR="+dir, fmt.Sprintf("COMET_N=%d", n))
+	cmd := childCommand("writer", "COMET_DIR="+dir, fmt.Sprintf("COMET_N=%d", n))
 	stdin, err := cmd.StdinPipe()
 	require.NoError(t, err)
 	stdout, err := cmd.StdoutPipe()
@@ -135,19 +133,8 @@ func TestCrossProcess_ConsumerKilledMidBatch_RedeliversUnacked(t *testing.T) {
 
 	delivered := map[[2]int64]int{}
 	for round := 0; round < 20 && len(delivered) < 2*perShard; round++ {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), childEnv+"=consumer", "COMET_DIR="+dir)
-		stdout, err := cmd.StdoutPipe()
-		require.NoError(t, err)
-		require.NoError(t, cmd.Start())
-		lines := make(chan string, 64)
-		go func() {
-			defer close(lines)
-			sc := bufio.NewScanner(stdout)
-			for sc.Scan() {
-				lines <- sc.Text()
-			}
-		}()
+		cmd := childCommand("consumer", "COMET_DIR="+dir)
+		lines := startWithLines(t, cmd)
 		// Kill after a varying number of deliveries, or once the child has
 		// gone quiet (nothing left to deliver).
 		killAt, seen := 150+round*7, 0

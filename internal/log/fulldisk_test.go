@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -56,9 +55,7 @@ func runFileSizeLimitedChild() error {
 
 func TestFullDisk_FileSizeLimit_ErrorIsClearAndNothingAcceptedIsLost(t *testing.T) {
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"=fsize", "COMET_DIR="+dir)
-	out, err := cmd.Output()
+	out, err := childCommand("fsize", "COMET_DIR="+dir).Output()
 	require.NoError(t, err, "the child handles the full disk without crashing")
 	acked := map[int64]int{}
 	var failure, again string

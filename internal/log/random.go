@@ -37,17 +37,8 @@ type SegmentInfo struct {
 
 // AppendLocated is Append that also returns where each entry was written.
 func (c *Client) AppendLocated(ctx context.Context, stream string, entries [][]byte) ([]Location, error) {
-	if c.readOnly {
-		return nil, ErrReadOnly
-	}
-	if c.closed.Load() {
-		return nil, ErrClosed
-	}
-	if len(entries) == 0 {
-		return nil, nil
-	}
-	s, err := c.shardForAppend(stream)
-	if err != nil {
+	s, err := c.writableShard(stream, entries)
+	if s == nil {
 		return nil, err
 	}
 	var locs []Location

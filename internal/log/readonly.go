@@ -149,14 +149,5 @@ func (c *Client) discover(nk namespaceKey) error {
 	if !c.readOnly {
 		return nil
 	}
-	keys, err := c.discoverShards(nk)
-	if err != nil {
-		return err
-	}
-	for _, k := range keys {
-		if _, err := c.shardByKey(k, false); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-	}
-	return nil
+	return c.openShardsOf(nk)
 }

@@ -16,15 +16,9 @@ import (
 // newest entry puts it at the end. Cost: a walk over segment time bounds,
 // an index lookup and a scan of at most one index interval.
 func (c *Consumer) SeekToTime(ctx context.Context, shardID uint32, t time.Time) error {
-	if err := c.usable(); err != nil {
-		return err
-	}
-	s, ok, err := c.shard(shardID)
+	s, err := c.existingShard(shardID)
 	if err != nil {
 		return err
-	}
-	if !ok {
-		return fmt.Errorf("comet consumer: shard %d of %s does not exist", shardID, c.opts.Stream)
 	}
 	entry, err := s.entryAtTime(t.UnixNano())
 	if err != nil {
