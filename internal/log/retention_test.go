@@ -252,3 +252,17 @@ func mustLen(t *testing.T, c *Client, stream string) int64 {
 	require.NoError(t, err)
 	return n
 }
+
+func TestRetention_MinFilesToKeep(t *testing.T) {
+	cfg := retentionConfig()
+	cfg.Retention.MaxAge = time.Nanosecond
+	cfg.Retention.ProtectUnconsumed = false
+	cfg.Retention.MinFilesToKeep = 3
+	c := openClient(t, t.TempDir(), cfg)
+	appendN(t, c, "logs:v1:shard:0000", 75, 100, 1) // 8 segments
+	c.ForceRetentionCleanup()
+	segs, err := c.Segments("logs:v1:shard:0000")
+	require.NoError(t, err)
+	require.Len(t, segs, 3, "expired segments go, the newest MinFilesToKeep stay")
+	require.EqualValues(t, 50, segs[0].FirstEntry)
+}
