@@ -58,15 +58,20 @@ func (d *durability) markSynced(pos, entry int64) {
 	d.cond.Broadcast()
 }
 
-// fail records a failed fsync: nothing written since can be promised
-// durable, so every later wait reports it.
-func (d *durability) fail(err error) {
+// fail records a failed fsync of stream: nothing written since can be
+// promised durable, so every later wait reports it.
+func (d *durability) fail(stream string, err error) {
 	d.mu.Lock()
-	if d.err == nil {
-		d.err = fmt.Errorf("fsync failed; durability of later appends cannot be promised until the log is reopened: %w", err)
-	}
+	d.failLocked(stream, err)
 	d.mu.Unlock()
 	d.cond.Broadcast()
+}
+
+// failLocked is fail with d.mu held; the first failure is the one kept.
+func (d *durability) failLocked(stream string, err error) {
+	if d.err == nil {
+		d.err = fmt.Errorf("fsync of %s failed; durability of later appends cannot be promised until the log is reopened: %w", stream, err)
+	}
 }
 
 // unsyncedEntries is how many entries an fsync has not covered yet.
@@ -96,7 +101,7 @@ func (s *shard) waitSynced(pos int64) error {
 		d.mu.Lock()
 		d.syncing = false
 		if err != nil {
-			d.err = fmt.Errorf("fsync of %s failed; durability of later appends cannot be promised until the log is reopened: %w", s.name, err)
+			d.failLocked(s.name, err)
 		} else {
 			s.c.stats.fsyncedEntries.Add(max(entry-d.syncedEntry, 0))
 			d.synced = max(d.synced, target)

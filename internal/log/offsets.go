@@ -47,6 +47,12 @@ const (
 	offsetFileExt   = ".offset"
 )
 
+// isOffsetFileName reports whether a file in a groups directory is an
+// offset file (and not, say, a temporary file being replaced).
+func isOffsetFileName(name string) bool {
+	return strings.HasPrefix(name, "g-") && strings.HasSuffix(name, offsetFileExt)
+}
+
 func groupFileName(group string) string {
 	sum := sha256.Sum256([]byte(group))
 	return "g-" + hex.EncodeToString(sum[:16]) + offsetFileExt
@@ -333,7 +339,7 @@ func (t *groupTable) foreignFiles() ([]string, error) {
 	var names []string
 	for _, e := range entries {
 		name := e.Name()
-		if !loaded[name] && strings.HasPrefix(name, "g-") && strings.HasSuffix(name, offsetFileExt) {
+		if !loaded[name] && isOffsetFileName(name) {
 			names = append(names, name)
 		}
 	}
@@ -351,7 +357,7 @@ func (t *groupTable) rewindAll(entry int64) error {
 		return err
 	}
 	for _, e := range entries {
-		if !strings.HasPrefix(e.Name(), "g-") || !strings.HasSuffix(e.Name(), offsetFileExt) {
+		if !isOffsetFileName(e.Name()) {
 			continue
 		}
 		path := filepath.Join(t.dir(), e.Name())

@@ -320,7 +320,7 @@ func (s *shard) rotate() error {
 	d.syncMu.Unlock()
 	if durable {
 		if syncErr != nil {
-			d.fail(syncErr)
+			d.fail(s.name, syncErr)
 		} else {
 			d.markSynced(d.written.Load(), s.next.Load())
 		}
