@@ -229,10 +229,19 @@ func reportHeader(started time.Time) []string {
 		"",
 		fmt.Sprintf("- date: %s", started.UTC().Format(time.RFC3339)),
 		fmt.Sprintf("- command: `%s`", cmd),
-		fmt.Sprintf("- commit: %s; collector: %s (ocb %s)", rev, filepath.Base(built.bin), collector.DefaultOCB),
+		fmt.Sprintf("- commit: %s; collector: %s (ocb %s)", rev, filepath.Base(built.bin), releaseOCB()),
 		fmt.Sprintf("- machine: %d CPUs, %s RAM, Linux %s, %s; load generator and mock backend share the machine with the collector",
 			runtime.NumCPU(), memTotal(), kernelRelease(), runtime.Version()),
 	}, missing...)
+}
+
+// releaseOCB names the builder of the release in versions.env.
+func releaseOCB() string {
+	v, err := collector.ReadVersions(filepath.Dir(testbedDir()))
+	if err != nil {
+		return err.Error()
+	}
+	return v.OCB()
 }
 
 func memTotal() string {

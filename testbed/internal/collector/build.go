@@ -18,9 +18,6 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// DefaultOCB is the ocb the distribution is built with; it matches the pinned collector core.
-const DefaultOCB = "go.opentelemetry.io/collector/cmd/builder@v0.162.0"
-
 // BuildOptions says what to build and where.
 type BuildOptions struct {
 	// Manifest is the ocb manifest, e.g. the repository's builder-config.yaml. Its relative
@@ -29,7 +26,8 @@ type BuildOptions struct {
 	Manifest string
 	// OutDir receives the prepared manifest, the generated sources and the binary.
 	OutDir string
-	// OCB is the `go run` target of the builder. Default DefaultOCB.
+	// OCB is the `go run` target of the builder. Default: the ocb of the release named in
+	// versions.env beside the manifest.
 	OCB string
 	// SkipUnready leaves out components served by a local replace whose package is not ready:
 	// no non-test Go file declares NewFactory, or `go build` of the package fails. If the
@@ -43,6 +41,7 @@ type BuildOptions struct {
 // BuildResult describes a finished build.
 type BuildResult struct {
 	Binary   string   // absolute path of the collector binary
+	OCB      string   // the builder it was built with
 	Manifest string   // the prepared manifest ocb ran with
 	Dropped  []string // import paths left out under SkipUnready
 	// Fallback is set when the build with the ready local components failed and the binary
@@ -53,7 +52,11 @@ type BuildResult struct {
 // Build prepares the manifest and runs ocb. It needs the Go toolchain and the module proxy.
 func Build(ctx context.Context, opts BuildOptions) (BuildResult, error) {
 	if opts.OCB == "" {
-		opts.OCB = DefaultOCB
+		v, err := ReadVersions(filepath.Dir(opts.Manifest))
+		if err != nil {
+			return BuildResult{}, fmt.Errorf("build: which ocb: %w", err)
+		}
+		opts.OCB = v.OCB()
 	}
 	if opts.Log == nil {
 		opts.Log = io.Discard
@@ -113,7 +116,7 @@ func buildOnce(ctx context.Context, opts BuildOptions, outDir, distDir string, d
 	if _, err := os.Stat(bin); err != nil {
 		return BuildResult{}, fmt.Errorf("build: ocb finished but left no binary: %w", err)
 	}
-	return BuildResult{Binary: bin, Manifest: manifestPath, Dropped: dropped}, nil
+	return BuildResult{Binary: bin, OCB: opts.OCB, Manifest: manifestPath, Dropped: dropped}, nil
 }
 
 // DropFunc decides whether PrepareManifest leaves out a component served by a local replace,
