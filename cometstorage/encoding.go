@@ -96,7 +96,7 @@ type decodedOp struct {
 // parseRecord decodes a record payload into ops (appended to dst). It
 // checks the whole payload, so a malformed record yields no operation.
 func parseRecord(payload []byte, dst []decodedOp) ([]decodedOp, error) {
-	if len(payload) > math.MaxUint32 {
+	if uint64(len(payload)) > math.MaxUint32 {
 		return nil, fmt.Errorf("%w: %d bytes", errBadRecord, len(payload))
 	}
 	if len(payload) < 3 || payload[0] != formatVersion || payload[1] != kindBatch {
