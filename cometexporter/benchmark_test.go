@@ -12,6 +12,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/comet-otel/comet/internal/otlpstream"
 )
 
 // benchItems is the number of spans or log records per request.
@@ -87,7 +89,7 @@ func BenchmarkExporter_ConsumeTraces(b *testing.B) {
 				reqs[i] = benchTraces(i)
 				reqs[i].MarkReadOnly()
 			}
-			size, err := tracesMarshaler.MarshalTraces(reqs[0])
+			size, err := otlpstream.Traces.Marshal(reqs[0])
 			require.NoError(b, err)
 			runParallel(b, len(size), func(i int) error { return exp.ConsumeTraces(context.Background(), reqs[i%len(reqs)]) })
 		})
@@ -106,7 +108,7 @@ func BenchmarkExporter_ConsumeLogs(b *testing.B) {
 				reqs[i] = benchLogs(i)
 				reqs[i].MarkReadOnly()
 			}
-			size, err := logsMarshaler.MarshalLogs(reqs[0])
+			size, err := otlpstream.Logs.Marshal(reqs[0])
 			require.NoError(b, err)
 			runParallel(b, len(size), func(i int) error { return exp.ConsumeLogs(context.Background(), reqs[i%len(reqs)]) })
 		})

@@ -10,23 +10,18 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/exporter"
-	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/pdata/pmetric"
-	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pipeline"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/comet-otel/comet/cometexporter/internal/metadata"
 	"github.com/comet-otel/comet/internal/log"
+	"github.com/comet-otel/comet/internal/otlpstream"
 	"github.com/comet-otel/comet/internal/sharedlog"
 )
 
-// streamVersion is the version part of every stream name: the record
-// format is OTLP protobuf of the signal, one request (or part) per record.
-const streamVersion = "v1"
-
-// cometExporter appends one signal's requests to the shards of its
-// namespace ("traces", "metrics" or "logs").
+// cometExporter is what the exporter of every signal shares: the
+// directory's engine client and the shards of the signal's streams.
 type cometExporter struct {
 	cfg       *Config
 	set       exporter.Settings
@@ -38,14 +33,16 @@ type cometExporter struct {
 	client *log.Client
 }
 
-func newCometExporter(cfg *Config, set exporter.Settings, namespace string) (*cometExporter, error) {
+// newCometExporter prepares an exporter whose shard i is the stream
+// streamName(i).
+func newCometExporter(cfg *Config, set exporter.Settings, streamName func(shard uint32) string) (*cometExporter, error) {
 	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
 	if err != nil {
 		return nil, err
 	}
 	streams := make([]string, cfg.Shards)
 	for i := range streams {
-		streams[i] = log.ShardStreamName(namespace, streamVersion, uint32(i))
+		streams[i] = streamName(uint32(i))
 	}
 	return &cometExporter{cfg: cfg, set: set, picker: newShardPicker(cfg.Shards), streams: streams, telemetry: tb}, nil
 }
@@ -94,27 +91,28 @@ func (e *cometExporter) shutdown(context.Context) error {
 	return e.handle.Release()
 }
 
-func (e *cometExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
-	for _, p := range e.picker.partitionTraces(e.cfg.PartitionBy, td) {
-		if err := writePart(ctx, e, tracesCodec, p, p.data.SpanCount()); err != nil {
-			return err
-		}
-	}
-	return nil
+// signalExporter appends the requests of one signal, whose pdata type is T.
+type signalExporter[T any] struct {
+	*cometExporter
+	codec *otlpstream.Codec[T]
+	split func(T) []part[T]
 }
 
-func (e *cometExporter) pushMetrics(ctx context.Context, md pmetric.Metrics) error {
-	for _, p := range e.picker.partitionMetrics(e.cfg.PartitionBy, md) {
-		if err := writePart(ctx, e, metricsCodec, p, p.data.DataPointCount()); err != nil {
-			return err
-		}
+func newSignalExporter[T any](cfg *Config, set exporter.Settings, c *otlpstream.Codec[T]) (*signalExporter[T], error) {
+	if cfg.PartitionBy == PartitionTraceID && c.Signal != pipeline.SignalTraces {
+		return nil, fmt.Errorf("partition_by: trace_id applies to traces only; use round_robin or resource for %s (a separate comet exporter on the same directory may partition traces by trace_id)", c.Signal)
 	}
-	return nil
+	e, err := newCometExporter(cfg, set, c.StreamName)
+	if err != nil {
+		return nil, err
+	}
+	return &signalExporter[T]{cometExporter: e, codec: c, split: splitter(e.picker, cfg.PartitionBy, c)}, nil
 }
 
-func (e *cometExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
-	for _, p := range e.picker.partitionLogs(e.cfg.PartitionBy, ld) {
-		if err := writePart(ctx, e, logsCodec, p, p.data.LogRecordCount()); err != nil {
+// push appends a request: each shard's part of it, in turn.
+func (s *signalExporter[T]) push(ctx context.Context, d T) error {
+	for _, p := range s.split(d) {
+		if err := s.writePart(ctx, p); err != nil {
 			return err
 		}
 	}
@@ -124,11 +122,12 @@ func (e *cometExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 // writePart encodes one shard's part of a request and appends it. The
 // records of a split part are appended in batches of at most
 // max_record_size bytes, so no batch can exceed the disk budget.
-func writePart[T any](ctx context.Context, e *cometExporter, c *codec[T], p part[T], items int) error {
+func (s *signalExporter[T]) writePart(ctx context.Context, p part[T]) error {
+	e := s.cometExporter
 	if e.client == nil {
 		return errors.New("comet exporter is not started")
 	}
-	records, err := encode(c, p.data, e.cfg.MaxRecordSize, nil)
+	records, err := encode(s.codec, p.data, e.cfg.MaxRecordSize, nil)
 	if err != nil {
 		return permanent(err)
 	}
@@ -147,7 +146,7 @@ func writePart[T any](ctx context.Context, e *cometExporter, c *codec[T], p part
 		start = end
 	}
 	e.telemetry.CometExporterAppendedRecords.Add(ctx, int64(len(records)))
-	e.telemetry.CometExporterAppendedItems.Add(ctx, int64(items))
+	e.telemetry.CometExporterAppendedItems.Add(ctx, int64(s.codec.Items(p.data)))
 	e.telemetry.CometExporterAppendedBytes.Add(ctx, bytes)
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/comet-otel/comet/cometexporter/internal/metadatatest"
 	"github.com/comet-otel/comet/internal/log"
+	"github.com/comet-otel/comet/internal/otlpstream"
 )
 
 func TestExporter_AppendsOTLPProtoPerSignal(t *testing.T) {
@@ -36,9 +37,9 @@ func TestExporter_AppendsOTLPProtoPerSignal(t *testing.T) {
 	require.NoError(t, metrics.ConsumeMetrics(context.Background(), md))
 	require.NoError(t, logs.ConsumeLogs(context.Background(), ld))
 
-	wantTraces, _ := tracesMarshaler.MarshalTraces(td)
-	wantMetrics, _ := metricsMarshaler.MarshalMetrics(md)
-	wantLogs, _ := logsMarshaler.MarshalLogs(ld)
+	wantTraces, _ := otlpstream.Traces.Marshal(td)
+	wantMetrics, _ := otlpstream.Metrics.Marshal(md)
+	wantLogs, _ := otlpstream.Logs.Marshal(ld)
 	assert.Equal(t, map[uint32][][]byte{0: {wantTraces}}, readBack(t, cfg.Directory, "traces"))
 	assert.Equal(t, map[uint32][][]byte{0: {wantMetrics}}, readBack(t, cfg.Directory, "metrics"))
 	assert.Equal(t, map[uint32][][]byte{0: {wantLogs}}, readBack(t, cfg.Directory, "logs"))
@@ -49,7 +50,7 @@ func TestExporter_SplitsOversizedRequestsIntoReadableRecords(t *testing.T) {
 	cfg.MaxRecordSize = smallRecord
 	exp := startExporter(t, nopSettings(), cfg, NewFactory().CreateLogs)
 	ld := genLogs(3, 2, 120, 1)
-	require.Greater(t, logsMarshaler.LogsSize(ld), 8*smallRecord)
+	require.Greater(t, otlpstream.Logs.Size(ld), 8*smallRecord)
 	require.NoError(t, exp.ConsumeLogs(context.Background(), ld))
 
 	var got []string
@@ -257,9 +258,9 @@ func TestExporter_WhenFullDropOldest_KeepsTheNewestWithinBudget(t *testing.T) {
 }
 
 func TestExporter_NotStartedFails(t *testing.T) {
-	e, err := newCometExporter(testConfig(t), nopSettings(), "traces")
+	e, err := newSignalExporter(testConfig(t), nopSettings(), otlpstream.Traces)
 	require.NoError(t, err)
-	err = e.pushTraces(context.Background(), request(0))
+	err = e.push(context.Background(), request(0))
 	require.ErrorContains(t, err, "not started")
 }
 

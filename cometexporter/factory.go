@@ -5,25 +5,29 @@ package cometexporter // import "github.com/comet-otel/comet/cometexporter"
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/exporter/exporterhelper/xexporterhelper"
+	"go.opentelemetry.io/collector/exporter/xexporter"
 
 	"github.com/comet-otel/comet/cometexporter/internal/metadata"
+	"github.com/comet-otel/comet/internal/otlpstream"
 )
 
-// NewFactory returns the factory of the comet exporter.
+// NewFactory returns the factory of the comet exporter. Profiles need the
+// collector's profiles feature gate (service.profilesSupport).
 func NewFactory() exporter.Factory {
-	return exporter.NewFactory(
+	return xexporter.NewFactory(
 		metadata.Type,
 		createDefaultConfig,
-		exporter.WithTraces(createTraces, metadata.TracesStability),
-		exporter.WithMetrics(createMetrics, metadata.MetricsStability),
-		exporter.WithLogs(createLogs, metadata.LogsStability),
+		xexporter.WithTraces(createTraces, metadata.TracesStability),
+		xexporter.WithMetrics(createMetrics, metadata.MetricsStability),
+		xexporter.WithLogs(createLogs, metadata.LogsStability),
+		xexporter.WithProfiles(createProfiles, metadata.ProfilesStability),
 	)
 }
 
@@ -64,45 +68,47 @@ func createDefaultConfig() component.Config {
 }
 
 func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
-	e, err := newCometExporter(cfg.(*Config), set, "traces")
+	e, err := newSignalExporter(cfg.(*Config), set, otlpstream.Traces)
 	if err != nil {
 		return nil, err
 	}
-	return exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces, helperOptions(e)...)
+	return exporterhelper.NewTraces(ctx, set, cfg, e.push, e.helperOptions()...)
 }
 
 func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Metrics, error) {
-	c := cfg.(*Config)
-	if c.PartitionBy == PartitionTraceID {
-		return nil, fmt.Errorf("partition_by: trace_id applies to traces only; use round_robin or resource for metrics (a separate comet exporter on the same directory may partition traces by trace_id)")
-	}
-	e, err := newCometExporter(c, set, "metrics")
+	e, err := newSignalExporter(cfg.(*Config), set, otlpstream.Metrics)
 	if err != nil {
 		return nil, err
 	}
-	return exporterhelper.NewMetrics(ctx, set, cfg, e.pushMetrics, helperOptions(e)...)
+	return exporterhelper.NewMetrics(ctx, set, cfg, e.push, e.helperOptions()...)
 }
 
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
-	c := cfg.(*Config)
-	if c.PartitionBy == PartitionTraceID {
-		return nil, fmt.Errorf("partition_by: trace_id applies to traces only; use round_robin or resource for logs (a separate comet exporter on the same directory may partition traces by trace_id)")
-	}
-	e, err := newCometExporter(c, set, "logs")
+	e, err := newSignalExporter(cfg.(*Config), set, otlpstream.Logs)
 	if err != nil {
 		return nil, err
 	}
-	return exporterhelper.NewLogs(ctx, set, cfg, e.pushLogs, helperOptions(e)...)
+	return exporterhelper.NewLogs(ctx, set, cfg, e.push, e.helperOptions()...)
+}
+
+func createProfiles(ctx context.Context, set exporter.Settings, cfg component.Config) (xexporter.Profiles, error) {
+	e, err := newSignalExporter(cfg.(*Config), set, otlpstream.Profiles)
+	if err != nil {
+		return nil, err
+	}
+	return xexporterhelper.NewProfiles(ctx, set, cfg, e.push, e.helperOptions()...)
 }
 
 // helperOptions wraps the exporter for the standard exporter telemetry,
 // without a queue or retries: the request returns only once it is on
-// disk, and the upstream client retries what fails.
-func helperOptions(e *cometExporter) []exporterhelper.Option {
+// disk, and the upstream client retries what fails. The exporter
+// modifies requests only where the signal's marshaler does (profiles),
+// and says so, so that the pipeline hands it a copy when it shares one.
+func (s *signalExporter[T]) helperOptions() []exporterhelper.Option {
 	return []exporterhelper.Option{
-		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
-		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: e.cfg.Timeout}),
-		exporterhelper.WithStart(e.start),
-		exporterhelper.WithShutdown(e.shutdown),
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: s.codec.MarshalMutates}),
+		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: s.cfg.Timeout}),
+		exporterhelper.WithStart(s.start),
+		exporterhelper.WithShutdown(s.shutdown),
 	}
 }

@@ -5,64 +5,42 @@ package cometexporter // import "github.com/comet-otel/comet/cometexporter"
 
 import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/comet-otel/comet/internal/otlpstream"
 )
 
 // The partition functions never modify the request: parts that are not
 // the whole request are copies, because the exporter declares that it
 // does not mutate data.
 
-func (p *shardPicker) partitionTraces(by PartitionBy, td ptrace.Traces) []part[ptrace.Traces] {
+// splitter returns the function that splits a request of c's signal into
+// shard parts, as partition_by says. trace_id applies to traces only
+// (the factory refuses it for other signals).
+func splitter[T any](p *shardPicker, by PartitionBy, c *otlpstream.Codec[T]) func(T) []part[T] {
 	switch by {
-	case PartitionTraceID:
-		return p.partitionTracesByTraceID(td)
 	case PartitionResource:
-		rss := td.ResourceSpans()
-		shards, single := p.resourceShards(rss.Len(), func(i int) pcommon.Resource { return rss.At(i).Resource() })
-		if single {
-			return []part[ptrace.Traces]{{shard: shards[0], data: td}}
+		return func(d T) []part[T] { return partitionByResource(p, c, d) }
+	case PartitionTraceID:
+		if byTrace, ok := any(p.partitionTracesByTraceID).(func(T) []part[T]); ok {
+			return byTrace
 		}
-		set := newPartSet(ptrace.NewTraces)
-		for i := range rss.Len() {
-			rss.At(i).CopyTo(set.get(shards[i]).ResourceSpans().AppendEmpty())
-		}
-		return set.parts
 	}
-	return []part[ptrace.Traces]{{shard: p.roundRobin(), data: td}}
+	return func(d T) []part[T] { return []part[T]{{shard: p.roundRobin(), data: d}} }
 }
 
-func (p *shardPicker) partitionMetrics(by PartitionBy, md pmetric.Metrics) []part[pmetric.Metrics] {
-	if by == PartitionResource {
-		rms := md.ResourceMetrics()
-		shards, single := p.resourceShards(rms.Len(), func(i int) pcommon.Resource { return rms.At(i).Resource() })
-		if single {
-			return []part[pmetric.Metrics]{{shard: shards[0], data: md}}
-		}
-		set := newPartSet(pmetric.NewMetrics)
-		for i := range rms.Len() {
-			rms.At(i).CopyTo(set.get(shards[i]).ResourceMetrics().AppendEmpty())
-		}
-		return set.parts
+// partitionByResource puts each resource in the shard of its attributes'
+// hash.
+func partitionByResource[T any](p *shardPicker, c *otlpstream.Codec[T], d T) []part[T] {
+	shards, single := p.resourceShards(c.Resources(d), func(i int) pcommon.Resource { return c.Resource(d, i) })
+	if single {
+		return []part[T]{{shard: shards[0], data: d}}
 	}
-	return []part[pmetric.Metrics]{{shard: p.roundRobin(), data: md}}
-}
-
-func (p *shardPicker) partitionLogs(by PartitionBy, ld plog.Logs) []part[plog.Logs] {
-	if by == PartitionResource {
-		rls := ld.ResourceLogs()
-		shards, single := p.resourceShards(rls.Len(), func(i int) pcommon.Resource { return rls.At(i).Resource() })
-		if single {
-			return []part[plog.Logs]{{shard: shards[0], data: ld}}
-		}
-		set := newPartSet(plog.NewLogs)
-		for i := range rls.Len() {
-			rls.At(i).CopyTo(set.get(shards[i]).ResourceLogs().AppendEmpty())
-		}
-		return set.parts
+	set := newPartSet(func() T { return c.NewPart(d) })
+	for i, shard := range shards {
+		c.CopyResource(d, i, set.get(shard))
 	}
-	return []part[plog.Logs]{{shard: p.roundRobin(), data: ld}}
+	return set.parts
 }
 
 // partitionTracesByTraceID puts every span in the shard of its trace ID,

@@ -12,13 +12,15 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/comet-otel/comet/internal/otlpstream"
 )
 
 func TestPartitionTraces_TraceIDKeepsEachTraceInOneShard(t *testing.T) {
 	p := newShardPicker(8)
 	td := genTraces(3, 2, 40, 4, 1) // 240 spans, 60 traces
 	td.MarkReadOnly()               // partitioning must copy, never modify
-	parts := p.partitionTraces(PartitionTraceID, td)
+	parts := splitter(p, PartitionTraceID, otlpstream.Traces)(td)
 	require.Greater(t, len(parts), 1, "60 traces over 8 shards use several shards")
 
 	shardOfTrace := map[pcommon.TraceID]uint32{}
@@ -44,7 +46,7 @@ func TestPartitionTraces_TraceIDKeepsEachTraceInOneShard(t *testing.T) {
 func TestPartitionTraces_TraceIDSingleShardIsNotCopied(t *testing.T) {
 	p := newShardPicker(8)
 	td := genTraces(2, 2, 5, 20, 3) // one trace
-	parts := p.partitionTraces(PartitionTraceID, td)
+	parts := splitter(p, PartitionTraceID, otlpstream.Traces)(td)
 	require.Len(t, parts, 1)
 	assert.Equal(t, td, parts[0].data)
 }
@@ -77,7 +79,7 @@ func TestPartition_ResourceSplitsByResource(t *testing.T) {
 	p := newShardPicker(64)
 	td := genTraces(12, 2, 3, 1, 5)
 	td.MarkReadOnly()
-	parts := p.partitionTraces(PartitionResource, td)
+	parts := splitter(p, PartitionResource, otlpstream.Traces)(td)
 	require.Greater(t, len(parts), 1)
 	var spans []string
 	for _, part := range parts {
@@ -91,7 +93,7 @@ func TestPartition_ResourceSplitsByResource(t *testing.T) {
 	ld := genLogs(12, 1, 3, 5)
 	ld.MarkReadOnly()
 	var logs []string
-	for _, part := range p.partitionLogs(PartitionResource, ld) {
+	for _, part := range splitter(p, PartitionResource, otlpstream.Logs)(ld) {
 		logs = append(logs, flattenLogs(part.data)...)
 		for _, rl := range part.data.ResourceLogs().All() {
 			assert.Equal(t, p.forResource(rl.Resource()), part.shard)
@@ -102,7 +104,7 @@ func TestPartition_ResourceSplitsByResource(t *testing.T) {
 	md := genMetrics(12, 1, 2, 2, 5)
 	md.MarkReadOnly()
 	var points []string
-	for _, part := range p.partitionMetrics(PartitionResource, md) {
+	for _, part := range splitter(p, PartitionResource, otlpstream.Metrics)(md) {
 		points = append(points, flattenMetrics(part.data)...)
 		for _, rm := range part.data.ResourceMetrics().All() {
 			assert.Equal(t, p.forResource(rm.Resource()), part.shard)
@@ -116,20 +118,20 @@ func TestPartition_RoundRobinCyclesWholeRequests(t *testing.T) {
 	td := genTraces(2, 1, 1, 1, 1)
 	var got []uint32
 	for range 7 {
-		parts := p.partitionTraces(PartitionRoundRobin, td)
+		parts := splitter(p, PartitionRoundRobin, otlpstream.Traces)(td)
 		require.Len(t, parts, 1)
 		assert.Equal(t, td, parts[0].data)
 		got = append(got, parts[0].shard)
 	}
 	assert.Equal(t, []uint32{0, 1, 2, 0, 1, 2, 0}, got)
-	assert.Len(t, p.partitionLogs(PartitionRoundRobin, plog.NewLogs()), 1)
-	assert.Len(t, p.partitionMetrics(PartitionRoundRobin, pmetric.NewMetrics()), 1)
+	assert.Len(t, splitter(p, PartitionRoundRobin, otlpstream.Logs)(plog.NewLogs()), 1)
+	assert.Len(t, splitter(p, PartitionRoundRobin, otlpstream.Metrics)(pmetric.NewMetrics()), 1)
 }
 
 func TestPartition_EmptyRequests(t *testing.T) {
 	p := newShardPicker(4)
 	for _, by := range []PartitionBy{PartitionRoundRobin, PartitionResource, PartitionTraceID} {
-		parts := p.partitionTraces(by, ptrace.NewTraces())
+		parts := splitter(p, by, otlpstream.Traces)(ptrace.NewTraces())
 		require.Len(t, parts, 1, by)
 		assert.Less(t, parts[0].shard, uint32(4))
 	}

@@ -12,13 +12,15 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/comet-otel/comet/internal/otlpstream"
 )
 
 const smallRecord = 4 << 10
 
 func TestEncode_FittingRequestIsOneRecordOfItsOTLPBytes(t *testing.T) {
 	td := genTraces(2, 2, 5, 1, 1)
-	records, err := encode(tracesCodec, td, 4<<20, nil)
+	records, err := encode(otlpstream.Traces, td, 4<<20, nil)
 	require.NoError(t, err)
 	require.Len(t, records, 1)
 	want, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(td)
@@ -35,8 +37,8 @@ func TestEncode_SplitsTracesAtEveryLevel(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			td.MarkReadOnly()
-			require.Greater(t, tracesMarshaler.TracesSize(td), 4*smallRecord)
-			records, err := encode(tracesCodec, td, smallRecord, nil)
+			require.Greater(t, otlpstream.Traces.Size(td), 4*smallRecord)
+			records, err := encode(otlpstream.Traces, td, smallRecord, nil)
 			require.NoError(t, err)
 			require.Greater(t, len(records), 4)
 			var got []string
@@ -53,7 +55,7 @@ func TestEncode_SplitsTracesAtEveryLevel(t *testing.T) {
 
 func TestEncode_SplitsLogs(t *testing.T) {
 	ld := genLogs(2, 3, 100, 1)
-	records, err := encode(logsCodec, ld, smallRecord, nil)
+	records, err := encode(otlpstream.Logs, ld, smallRecord, nil)
 	require.NoError(t, err)
 	require.Greater(t, len(records), 4)
 	var got []string
@@ -68,7 +70,7 @@ func TestEncode_SplitsLogs(t *testing.T) {
 
 func TestEncode_SplitsMetricsDownToDataPoints(t *testing.T) {
 	md := genMetrics(1, 1, 1, 500, 1) // one gauge with 500 points
-	records, err := encode(metricsCodec, md, smallRecord, nil)
+	records, err := encode(otlpstream.Metrics, md, smallRecord, nil)
 	require.NoError(t, err)
 	require.Greater(t, len(records), 4)
 	var got []string
@@ -97,7 +99,7 @@ func TestEncode_SplitsEveryMetricType(t *testing.T) {
 	fill(300, func() { hist.DataPoints().AppendEmpty().BucketCounts().FromRaw([]uint64{1, 2, 3}) })
 	fill(300, func() { exp.DataPoints().AppendEmpty().SetScale(3) })
 	fill(300, func() { summary.DataPoints().AppendEmpty().SetSum(2) })
-	records, err := encode(metricsCodec, md, 1<<10, nil)
+	records, err := encode(otlpstream.Metrics, md, 1<<10, nil)
 	require.NoError(t, err)
 	total := 0
 	for _, r := range records {
@@ -113,7 +115,7 @@ func TestEncode_SingleOversizedItemIsRefused(t *testing.T) {
 	td := ptrace.NewTraces()
 	sp := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
 	sp.Attributes().PutStr("blob", strings.Repeat("x", 2*smallRecord))
-	_, err := encode(tracesCodec, td, smallRecord, nil)
+	_, err := encode(otlpstream.Traces, td, smallRecord, nil)
 	var tooLarge *recordTooLargeError
 	require.ErrorAs(t, err, &tooLarge)
 	assert.Contains(t, err.Error(), "a single span encodes to")
