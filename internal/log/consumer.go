@@ -40,6 +40,9 @@ const (
 	// StartLatest starts after the last entry appended when the Consumer
 	// was created; shards created later are read from their start.
 	StartLatest
+	// StartByTime starts at the first entry appended at or after
+	// ConsumerOptions.StartTime (replay a window to a new backend).
+	StartByTime
 )
 
 // ConsumerOptions binds a Consumer to a group and a namespace.
@@ -52,6 +55,8 @@ type ConsumerOptions struct {
 	Stream string
 	// Start applies to shards this group has never read.
 	Start StartPosition
+	// StartTime is where a StartByTime group starts.
+	StartTime time.Time
 }
 
 // Consumer reads a namespace's shards for one group. Offsets are durable
@@ -80,7 +85,7 @@ func NewConsumer(client *Client, opts ConsumerOptions) *Consumer {
 	switch {
 	case opts.Group == "":
 		c.err = errors.New("comet consumer: ConsumerOptions.Group must not be empty")
-	case opts.Start != StartEarliest && opts.Start != StartLatest:
+	case opts.Start != StartEarliest && opts.Start != StartLatest && opts.Start != StartByTime:
 		c.err = fmt.Errorf("comet consumer: unknown ConsumerOptions.Start %d", opts.Start)
 	case opts.Stream == "":
 		c.err = errNoStream
@@ -177,16 +182,36 @@ func (c *Consumer) existingShard(id uint32) (*shard, error) {
 
 // group returns the group's offset on s, creating it at the start position.
 func (c *Consumer) group(s *shard) *groupOffset {
+	if c.opts.Start == StartByTime {
+		if g, ok := s.groups.get(c.opts.Group, false, 0); ok {
+			return g
+		}
+	}
+	g, _ := s.groups.get(c.opts.Group, true, c.startEntry(s))
+	return g
+}
+
+// startEntry is where the group starts on a shard it has never read.
+func (c *Consumer) startEntry(s *shard) int64 {
 	start := s.firstEntry()
-	if c.latestAt != nil {
+	switch c.opts.Start {
+	case StartLatest:
 		c.mu.Lock()
 		if end, ok := c.latestAt[s.key.shard]; ok {
 			start = max(end, start)
 		}
 		c.mu.Unlock()
+	case StartByTime:
+		entry, err := s.entryAtTime(c.opts.StartTime.UnixNano())
+		if err != nil {
+			// Unreadable time bounds: replay more rather than skip.
+			c.c.log.Warn("Cannot find the start time in the log; the group starts at the oldest entry",
+				zap.String("stream", s.name), zap.String("group", c.opts.Group), zap.Error(err))
+			return start
+		}
+		start = max(entry, start)
 	}
-	g, _ := s.groups.get(c.opts.Group, true, start)
-	return g
+	return start
 }
 
 func (c *Consumer) cursorFor(s *shard) *cursor {
@@ -232,15 +257,15 @@ func (c *Consumer) Read(ctx context.Context, shards []uint32, count int) ([]Stre
 		if !ok {
 			continue
 		}
-		if out, err = c.readShard(s, count-len(out), out); err != nil {
+		if out, err = c.readShard(s, entryQuota(count-len(out)), out); err != nil {
 			return out, err
 		}
 	}
 	return out, ctx.Err()
 }
 
-// readShard reads one shard from the group's offset.
-func (c *Consumer) readShard(s *shard, max int, out []StreamMessage) ([]StreamMessage, error) {
+// readShard reads one shard from the group's offset, within q.
+func (c *Consumer) readShard(s *shard, q quota, out []StreamMessage) ([]StreamMessage, error) {
 	g := c.group(s)
 	cur := c.cursorFor(s)
 	cur.mu.Lock()
@@ -259,7 +284,7 @@ func (c *Consumer) readShard(s *shard, max int, out []StreamMessage) ([]StreamMe
 	}
 	c.skipGap(s, g, off, cur.entry, gap)
 	from := len(out)
-	out, gap, err = cur.read(max, out)
+	out, gap, err = cur.read(q, out)
 	if gap > 0 {
 		c.countGap(s, g, gap)
 	}

@@ -22,6 +22,7 @@ type processConfig struct {
 	stream      string
 	shards      []uint32
 	batchSize   int
+	batchBytes  int64
 	poll        time.Duration
 	assignID    int
 	assignTotal int
@@ -55,6 +56,14 @@ func WithShards(shards ...uint32) ProcessOption {
 
 // WithBatchSize sets the maximum messages per handler call (default 100).
 func WithBatchSize(size int) ProcessOption { return func(p *processConfig) { p.batchSize = size } }
+
+// WithMaxBatchBytes bounds the payload bytes of a handler call (default:
+// no bound; only WithBatchSize applies). A single larger entry still
+// makes a batch of its own, so a handler's memory is at most bytes plus
+// one entry.
+func WithMaxBatchBytes(bytes int64) ProcessOption {
+	return func(p *processConfig) { p.batchBytes = bytes }
+}
 
 // WithPollInterval sets how often Process looks for entries appended by
 // another process (default 100ms). Appends in this process wake it at once.
@@ -142,6 +151,8 @@ func (c *Consumer) checkProcessConfig(p *processConfig) error {
 		return fmt.Errorf("comet consumer: WithStream(%q) differs from ConsumerOptions.Stream %q", p.stream, c.opts.Stream)
 	case p.batchSize < 1:
 		return fmt.Errorf("comet consumer: WithBatchSize must be at least 1, got %d", p.batchSize)
+	case p.batchBytes < 0:
+		return fmt.Errorf("comet consumer: WithMaxBatchBytes must not be negative, got %d", p.batchBytes)
 	case p.poll <= 0:
 		return fmt.Errorf("comet consumer: WithPollInterval must be positive, got %s", p.poll)
 	case p.assignTotal < 1 || p.assignID < 0 || p.assignID >= p.assignTotal:
@@ -179,7 +190,7 @@ func (c *Consumer) processRound(ctx context.Context, handler ProcessFunc, p *pro
 			return delivered, nil
 		}
 		id := shards[(turn+i)%len(shards)]
-		msgs, err := c.Read(ctx, []uint32{id}, p.batchSize)
+		msgs, err := c.readBatch(ctx, id, p)
 		if err != nil {
 			if ctx.Err() != nil {
 				return delivered, nil
@@ -201,6 +212,25 @@ func (c *Consumer) processRound(ctx context.Context, handler ProcessFunc, p *pro
 		}
 	}
 	return delivered, nil
+}
+
+// readBatch reads one shard's next batch within the batch limits.
+func (c *Consumer) readBatch(ctx context.Context, id uint32, p *processConfig) ([]StreamMessage, error) {
+	if p.batchBytes == 0 {
+		return c.Read(ctx, []uint32{id}, p.batchSize)
+	}
+	if err := c.usable(); err != nil {
+		return nil, err
+	}
+	s, ok, err := c.shard(id)
+	if err != nil || !ok {
+		return nil, err
+	}
+	out, err := c.readShard(s, byteQuota(p.batchSize, p.batchBytes), make([]StreamMessage, 0, min(p.batchSize, 1024)))
+	if err != nil {
+		return out, err
+	}
+	return out, ctx.Err()
 }
 
 // deliver calls handler until it accepts the batch, then acknowledges it.

@@ -111,7 +111,7 @@ func (c *Client) Scan(ctx context.Context, stream string, from int64, fn func(lo
 	}
 	for ctx.Err() == nil {
 		cur.locs = cur.locs[:0]
-		msgs, _, err := cur.read(scanBatch, nil)
+		msgs, _, err := cur.read(entryQuota(scanBatch), nil)
 		if err != nil || len(msgs) == 0 {
 			return err
 		}

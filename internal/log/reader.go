@@ -175,11 +175,36 @@ func (cur *cursor) resyncAnchored(sc *scanner) (pos, entry int64) {
 	return anchorPos, anchorEntry
 }
 
-// read appends up to max messages from entry cur.entry on, in order, and
+// quota bounds one read: a number of messages and, optionally, their
+// payload bytes. The first message is taken whatever its size, so a read
+// always progresses.
+type quota struct {
+	entries int   // messages still allowed
+	bytes   int64 // payload bytes still allowed, when limited
+	limited bool
+	taken   int
+}
+
+// entryQuota allows n messages of any size.
+func entryQuota(n int) quota { return quota{entries: n} }
+
+// byteQuota allows n messages of at most bytes payload bytes in all.
+func byteQuota(n int, bytes int64) quota { return quota{entries: n, bytes: bytes, limited: true} }
+
+// fits reports whether a payload of size bytes may be taken.
+func (q *quota) fits(size int) bool { return !q.limited || q.taken == 0 || int64(size) <= q.bytes }
+
+func (q *quota) take(size int) {
+	q.entries--
+	q.taken++
+	q.bytes -= int64(size)
+}
+
+// read appends messages from entry cur.entry on, in order, within q, and
 // stops at the end of the committed data. gap counts entries found missing
 // because their segment was deleted.
-func (cur *cursor) read(max int, out []StreamMessage) (_ []StreamMessage, gap int64, err error) {
-	for n := 0; n < max; {
+func (cur *cursor) read(q quota, out []StreamMessage) (_ []StreamMessage, gap int64, err error) {
+	for q.entries > 0 {
 		limit := cur.seg.size.Load()
 		if cur.pos >= limit {
 			moved, skipped, err := cur.nextSegment()
@@ -189,13 +214,11 @@ func (cur *cursor) read(max int, out []StreamMessage) (_ []StreamMessage, gap in
 			}
 			continue
 		}
-		buf, err := cur.fetch(limit, max-n)
+		buf, err := cur.fetch(limit, q.entries)
 		if err != nil {
 			return out, gap, err
 		}
-		var got int
-		out, got = cur.decode(buf, max-n, out)
-		n += got
+		out = cur.decode(buf, &q, out)
 	}
 	return out, gap, nil
 }
@@ -249,10 +272,10 @@ func (cur *cursor) readAt(size int64) ([]byte, error) {
 // advances the cursor past them. Payloads alias buf (or are freshly
 // decompressed); buf is never reused. At damage it steps over it and
 // returns, so the caller fetches from the new position.
-func (cur *cursor) decode(buf []byte, max int, out []StreamMessage) (_ []StreamMessage, got int) {
+func (cur *cursor) decode(buf []byte, q *quota, out []StreamMessage) []StreamMessage {
 	s := cur.s
 	off := 0
-	for got < max && off < len(buf) {
+	for q.entries > 0 && off < len(buf) {
 		st, payload := recOK, []byte(nil)
 		hdr, ok := header{}, false
 		if len(buf)-off >= headerSize {
@@ -262,7 +285,7 @@ func (cur *cursor) decode(buf []byte, max int, out []StreamMessage) (_ []StreamM
 		switch {
 		case len(buf)-off < headerSize || ok && len(buf)-off < size:
 			if off > 0 {
-				return out, got // incomplete in this read: the next read starts here
+				return out // incomplete in this read: the next read starts here
 			}
 			st = recShort // a whole record does not fit in the committed data
 		case !ok:
@@ -277,8 +300,13 @@ func (cur *cursor) decode(buf []byte, max int, out []StreamMessage) (_ []StreamM
 		}
 		if st != recOK {
 			cur.stepOverDamage(newScanner(cur.f, cur.seg.size.Load()), hdr, st)
-			return out, got
+			return out
 		}
+		if !q.fits(len(payload)) {
+			q.entries = 0 // full: this record starts the next read
+			return out
+		}
+		q.take(len(payload))
 		id := MessageID{EntryNumber: cur.entry, ShardID: s.key.shard}
 		out = append(out, StreamMessage{Stream: s.name, ID: id, Data: payload})
 		if cur.track {
@@ -287,8 +315,7 @@ func (cur *cursor) decode(buf []byte, max int, out []StreamMessage) (_ []StreamM
 		off += size
 		cur.pos += int64(size)
 		cur.entry++
-		got++
 		cur.avgSize = (cur.avgSize*7 + int64(size)) / 8
 	}
-	return out, got
+	return out
 }
