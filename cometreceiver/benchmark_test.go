@@ -60,8 +60,8 @@ func (c *countingTraces) ConsumeTraces(_ context.Context, td ptrace.Traces) erro
 // (default zstd compression) is decoded and delivered to a nop consumer,
 // with several worker counts and read batch sizes. b.N is the number of records.
 func BenchmarkReceiver_Drain(b *testing.B) {
-	for _, tc := range []struct{ workers, batch int }{{1, 100}, {2, 100}, {8, 10}} {
-		b.Run(fmt.Sprintf("workers=%d/batch=%d", tc.workers, tc.batch), func(b *testing.B) {
+	for _, tc := range []struct{ workers, batch int }{{1, 4096}, {2, 4096}, {8, 4096}, {8, 100}} {
+		b.Run(fmt.Sprintf("workers=%d/max_items=%d", tc.workers, tc.batch), func(b *testing.B) {
 			dir := b.TempDir()
 			exp, s := startTracesExporter(b, exporterConfig(dir))
 			reqs := make([]ptrace.Traces, 64)
@@ -76,7 +76,7 @@ func BenchmarkReceiver_Drain(b *testing.B) {
 			require.NoError(b, err)
 
 			cfg := receiverConfig(dir)
-			cfg.Workers, cfg.BatchSize = tc.workers, tc.batch
+			cfg.Workers, cfg.Batch.MaxItems = tc.workers, tc.batch
 			sink := &countingTraces{}
 			want := int64(b.N) * 100
 			b.SetBytes(int64(len(size)))

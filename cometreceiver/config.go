@@ -9,21 +9,13 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
-)
-
-// StartAt is where a consumer group that has never read a shard starts.
-type StartAt string
-
-const (
-	// StartAtEarliest starts at the oldest record still on disk.
-	StartAtEarliest StartAt = "earliest"
-	// StartAtLatest skips what was appended before the receiver started.
-	StartAtLatest StartAt = "latest"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/confmap"
 )
 
 const (
-	maxBatchSize = 100000
-	maxWorkers   = 1024
+	maxBatchItems = 1_000_000
+	maxWorkers    = 1024
 )
 
 // Config is the configuration of the comet receiver.
@@ -33,38 +25,58 @@ type Config struct {
 	// Group is the consumer group; its offsets are durable in Directory.
 	// Empty: the receiver's component ID, such as "comet" or "comet/eu".
 	Group string `mapstructure:"group"`
-	// StartAt applies to shards the group has never read.
+	// StartAt applies to shards the group has never read: "earliest",
+	// "latest", an RFC 3339 time, or a negative duration back from when
+	// the receiver starts ("-2h").
 	StartAt StartAt `mapstructure:"start_at"`
-	// BatchSize is the most records read from a shard at a time.
-	BatchSize int `mapstructure:"batch_size"`
+	// Workers read the shards in parallel, each its own share of them,
+	// each with one request in flight downstream.
+	Workers int `mapstructure:"workers"`
 	// PollInterval is how often idle workers look for records appended by
 	// a writer in another process (appends in this process wake them at
 	// once).
 	PollInterval time.Duration `mapstructure:"poll_interval"`
-	// Workers read the shards in parallel, each its own share of them.
-	Workers int `mapstructure:"workers"`
-	// Retry is the backoff while the next consumer returns retryable errors.
-	Retry RetryConfig `mapstructure:"retry"`
+	// Batch bounds the downstream requests that consecutive records of a
+	// shard are merged into.
+	Batch BatchConfig `mapstructure:"batch"`
+	// RetryOnFailure is the schedule of probes while the next consumer
+	// refuses records with retryable errors.
+	RetryOnFailure configretry.BackOffConfig `mapstructure:"retry_on_failure"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
 }
 
-// RetryConfig is an exponential backoff: initial_interval, multiplied by
-// multiplier after each failure, capped at max_interval.
-type RetryConfig struct {
-	InitialInterval time.Duration `mapstructure:"initial_interval"`
-	MaxInterval     time.Duration `mapstructure:"max_interval"`
-	Multiplier      float64       `mapstructure:"multiplier"`
-	// MaxElapsedTime is how long one record is retried before it is
-	// dropped (acknowledged, counted and logged). 0: retry forever.
-	MaxElapsedTime time.Duration `mapstructure:"max_elapsed_time"`
+// BatchConfig bounds one downstream request.
+type BatchConfig struct {
+	// MaxItems is the most spans, data points, log records or profile
+	// samples merged into one request; a single larger record is sent
+	// alone.
+	MaxItems int `mapstructure:"max_items"`
+	// MaxBytes is the most stored OTLP bytes merged into one request, and
+	// what a worker holds in memory at a time (a single larger record is
+	// sent alone).
+	MaxBytes int64 `mapstructure:"max_bytes"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
 }
 
-var _ component.Config = (*Config)(nil)
+var (
+	_ component.Config    = (*Config)(nil)
+	_ confmap.Unmarshaler = (*Config)(nil)
+)
+
+// Unmarshal reads the configuration, taking start_at as written even when
+// YAML has made an unquoted RFC 3339 time of it.
+func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
+	if t, ok := conf.Get("start_at").(time.Time); ok {
+		if err := conf.Merge(confmap.NewFromStringMap(map[string]any{"start_at": t.Format(time.RFC3339Nano)})); err != nil {
+			return err
+		}
+	}
+	return conf.Unmarshal(cfg)
+}
 
 // Validate checks the configuration without touching the filesystem.
 func (cfg *Config) Validate() error {
@@ -73,32 +85,24 @@ func (cfg *Config) Validate() error {
 	if cfg.Directory == "" {
 		add("directory: must be set")
 	}
-	switch cfg.StartAt {
-	case StartAtEarliest, StartAtLatest:
-	default:
-		add("start_at: must be earliest or latest, got %q", cfg.StartAt)
-	}
-	if cfg.BatchSize < 1 || cfg.BatchSize > maxBatchSize {
-		add("batch_size: must be between 1 and %d, got %d", maxBatchSize, cfg.BatchSize)
-	}
-	if cfg.PollInterval <= 0 {
-		add("poll_interval: must be positive, got %s", cfg.PollInterval)
+	if _, err := cfg.StartAt.resolve(time.Now()); err != nil {
+		add("start_at: %w", err)
 	}
 	if cfg.Workers < 1 || cfg.Workers > maxWorkers {
 		add("workers: must be between 1 and %d, got %d", maxWorkers, cfg.Workers)
 	}
-	r := &cfg.Retry
-	if r.InitialInterval <= 0 {
-		add("retry::initial_interval: must be positive, got %s", r.InitialInterval)
+	if cfg.PollInterval <= 0 {
+		add("poll_interval: must be positive, got %s", cfg.PollInterval)
 	}
-	if r.MaxInterval < r.InitialInterval {
-		add("retry::max_interval: must be at least retry::initial_interval (%s), got %s", r.InitialInterval, r.MaxInterval)
+	if cfg.Batch.MaxItems < 1 || cfg.Batch.MaxItems > maxBatchItems {
+		add("batch::max_items: must be between 1 and %d, got %d", maxBatchItems, cfg.Batch.MaxItems)
 	}
-	if r.Multiplier < 1 {
-		add("retry::multiplier: must be at least 1, got %g", r.Multiplier)
+	if cfg.Batch.MaxBytes < 1 {
+		add("batch::max_bytes: must be positive, got %d", cfg.Batch.MaxBytes)
 	}
-	if r.MaxElapsedTime < 0 {
-		add("retry::max_elapsed_time: must not be negative (0 retries forever), got %s", r.MaxElapsedTime)
+	// confmap validates retry_on_failure's own fields.
+	if r := &cfg.RetryOnFailure; r.Enabled && r.InitialInterval <= 0 {
+		add("retry_on_failure::initial_interval: must be positive, got %s", r.InitialInterval)
 	}
 	return errors.Join(errs...)
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -56,6 +57,11 @@ func metricValue(t *testing.T, tt *componenttest.Telemetry, name string, attrs .
 	return sum
 }
 
+// hasSeq reports whether ld holds the request seq made by genLogs.
+func hasSeq(ld plog.Logs, seq int) bool {
+	return slices.Contains(logSeqs(ld), seq)
+}
+
 func newTelemetry(t *testing.T) *componenttest.Telemetry {
 	tt := componenttest.NewTelemetry()
 	t.Cleanup(func() { require.NoError(t, tt.Shutdown(context.Background())) })
@@ -88,9 +94,9 @@ func TestFailures_RetryableErrorsRetryTheSameRecordUntilAccepted(t *testing.T) {
 		assert.Equal(t, 1, counts[seq])
 	}
 	assert.Greater(t, failures.Load(), int64(3), "the outage lasted several attempts")
-	assert.Equal(t, failures.Load(), metricValue(t, tt, "otelcol_comet_receiver_retries"))
+	assert.Equal(t, failures.Load(), metricValue(t, tt, "otelcol_comet_receiver_delivery_failures", attribute.String("kind", "retryable")))
 	assert.Equal(t, int64(50), metricValue(t, tt, "otelcol_comet_receiver_delivered_records"))
-	assert.Equal(t, int64(0), metricValue(t, tt, "otelcol_comet_receiver_rejected_records"))
+	assert.Equal(t, int64(0), metricValue(t, tt, "otelcol_comet_receiver_skipped_records"))
 	assert.Equal(t, int64(50*2), metricValue(t, tt, "otelcol_receiver_accepted_log_records"))
 }
 
@@ -108,13 +114,14 @@ func TestFailures_RecordsBeforeARetriedOneStayAcknowledged(t *testing.T) {
 	var up atomic.Bool
 	sink := newSeqSink()
 	sink.consume = func(_ context.Context, ld plog.Logs) error {
-		if logSeq(ld) == 2 && !up.Load() {
+		if hasSeq(ld, 2) && !up.Load() {
 			return errors.New("backend down")
 		}
 		return nil
 	}
 	cfg := receiverConfig(dir)
 	cfg.Workers = 1
+	cfg.Batch.MaxItems = 1 // a request per record
 	startLogsReceiver(t, metadatatest.NewSettings(tt), cfg, sink)
 	attrs := []attribute.KeyValue{attribute.String("group", "comet"), attribute.String("signal", "logs")}
 	eventually(t, 10*time.Second, func() bool { return metricValue(t, tt, "otelcol_comet_receiver_lag", attrs...) == 3 },
@@ -132,8 +139,10 @@ func TestFailures_PermanentErrorsAreSkippedAndCounted(t *testing.T) {
 	tt := newTelemetry(t)
 	sink := newSeqSink()
 	sink.consume = func(_ context.Context, ld plog.Logs) error {
-		if logSeq(ld)%10 == 3 {
-			return consumererror.NewPermanent(errors.New("schema violation"))
+		for _, seq := range logSeqs(ld) {
+			if seq%10 == 3 {
+				return consumererror.NewPermanent(errors.New("schema violation"))
+			}
 		}
 		return nil
 	}
@@ -142,8 +151,14 @@ func TestFailures_PermanentErrorsAreSkippedAndCounted(t *testing.T) {
 	eventually(t, 10*time.Second, func() bool {
 		return metricValue(t, tt, "otelcol_comet_receiver_lag", attribute.String("group", "comet"), attribute.String("signal", "logs")) == 0
 	}, "refused records are acknowledged too: lag drains to zero")
-	assert.Equal(t, int64(4), metricValue(t, tt, "otelcol_comet_receiver_rejected_records"))
-	assert.Equal(t, int64(0), metricValue(t, tt, "otelcol_comet_receiver_retries"), "a permanent error is not retried")
+	counts, total := sink.snapshot()
+	assert.Equal(t, 36, total, "merged requests are narrowed down: every good record once, no bad one")
+	for seq, n := range counts {
+		assert.NotEqual(t, 3, seq%10)
+		assert.Equal(t, 1, n)
+	}
+	assert.Equal(t, int64(4), metricValue(t, tt, "otelcol_comet_receiver_skipped_records", attribute.String("reason", "refused")))
+	assert.Zero(t, metricValue(t, tt, "otelcol_comet_receiver_delivery_failures", attribute.String("kind", "retryable")), "a permanent error is not retried")
 }
 
 func TestFailures_MaxElapsedTimeDropsAndCounts(t *testing.T) {
@@ -152,16 +167,19 @@ func TestFailures_MaxElapsedTimeDropsAndCounts(t *testing.T) {
 	tt := newTelemetry(t)
 	sink := newSeqSink()
 	sink.consume = func(_ context.Context, ld plog.Logs) error {
-		if logSeq(ld) == 1 {
+		if hasSeq(ld, 1) {
 			return errors.New("this one never goes through")
 		}
 		return nil
 	}
 	cfg := receiverConfig(dir)
-	cfg.Retry.MaxElapsedTime = 200 * time.Millisecond
+	cfg.Workers = 1
+	cfg.RetryOnFailure.MaxElapsedTime = 200 * time.Millisecond
 	startLogsReceiver(t, metadatatest.NewSettings(tt), cfg, sink)
-	eventually(t, 10*time.Second, func() bool { return sink.distinct() == 2 }, "the others delivered")
-	eventually(t, 10*time.Second, func() bool { return metricValue(t, tt, "otelcol_comet_receiver_rejected_records") == 1 }, "the record dropped and counted")
+	eventually(t, 10*time.Second, func() bool { return sink.distinct() == 2 }, "the others, merged with it at first, delivered")
+	eventually(t, 10*time.Second, func() bool {
+		return metricValue(t, tt, "otelcol_comet_receiver_skipped_records", attribute.String("reason", "expired")) == 1
+	}, "only the record that never goes through dropped and counted")
 }
 
 func TestFailures_UndecodableRecordIsSkippedAndCounted(t *testing.T) {
@@ -185,7 +203,9 @@ func TestFailures_UndecodableRecordIsSkippedAndCounted(t *testing.T) {
 	sink := newSeqSink()
 	startLogsReceiver(t, metadatatest.NewSettings(tt), receiverConfig(dir), sink)
 	eventually(t, 10*time.Second, func() bool { return sink.distinct() == 5 }, "the valid records delivered")
-	eventually(t, 10*time.Second, func() bool { return metricValue(t, tt, "otelcol_comet_receiver_decode_failures") == 1 }, "the bad record counted")
+	eventually(t, 10*time.Second, func() bool {
+		return metricValue(t, tt, "otelcol_comet_receiver_skipped_records", attribute.String("reason", "undecodable")) == 1
+	}, "the bad record counted")
 }
 
 func TestFailures_CorruptedRecordIsSkippedAndCounted(t *testing.T) {
@@ -226,7 +246,7 @@ func TestFailures_ShutdownIsPromptAndDoesNotAckUndelivered(t *testing.T) {
 	entered := make(chan struct{}, 1)
 	blocked := newSeqSink()
 	blocked.consume = func(ctx context.Context, ld plog.Logs) error {
-		if logSeq(ld) == 2 {
+		if hasSeq(ld, 2) {
 			select {
 			case entered <- struct{}{}:
 			default:
@@ -238,6 +258,7 @@ func TestFailures_ShutdownIsPromptAndDoesNotAckUndelivered(t *testing.T) {
 	}
 	cfg := receiverConfig(dir)
 	cfg.Workers = 1
+	cfg.Batch.MaxItems = 1 // a request per record
 	r := startLogsReceiver(t, receiverSettings(), cfg, blocked)
 	select {
 	case <-entered:

@@ -47,8 +47,8 @@ func receiverConfig(dir string) *Config {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Directory = dir
 	cfg.PollInterval = 20 * time.Millisecond
-	cfg.Retry.InitialInterval = 10 * time.Millisecond
-	cfg.Retry.MaxInterval = 50 * time.Millisecond
+	cfg.RetryOnFailure.InitialInterval = 10 * time.Millisecond
+	cfg.RetryOnFailure.MaxInterval = 50 * time.Millisecond
 	return cfg
 }
 
@@ -192,19 +192,25 @@ func genLogs(seq, records int) plog.Logs {
 	return ld
 }
 
-// logSeq returns the seq of a request made by genLogs.
-func logSeq(ld plog.Logs) int {
-	body := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body().Str()
-	n, _ := strconv.Atoi(strings.TrimPrefix(strings.Fields(body)[0], "seq="))
-	return n
+// logSeqs returns the seq of each request made by genLogs that ld holds:
+// the receiver merges records, and each request is one resource.
+func logSeqs(ld plog.Logs) []int {
+	var seqs []int
+	for _, rl := range ld.ResourceLogs().All() {
+		body := rl.ScopeLogs().At(0).LogRecords().At(0).Body().Str()
+		n, _ := strconv.Atoi(strings.TrimPrefix(strings.Fields(body)[0], "seq="))
+		seqs = append(seqs, n)
+	}
+	return seqs
 }
 
 // seqSink records which requests (by seq) a logs pipeline received.
 type seqSink struct {
-	mu      sync.Mutex
-	counts  map[int]int
-	total   int
-	consume func(ctx context.Context, ld plog.Logs) error // optional: decides the answer
+	mu       sync.Mutex
+	counts   map[int]int
+	total    int                                           // requests of genLogs received, duplicates included
+	requests int                                           // downstream requests (merged) accepted
+	consume  func(ctx context.Context, ld plog.Logs) error // optional: decides the answer
 }
 
 func newSeqSink() *seqSink { return &seqSink{counts: map[int]int{}} }
@@ -219,8 +225,11 @@ func (s *seqSink) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.counts[logSeq(ld)]++
-	s.total++
+	for _, seq := range logSeqs(ld) {
+		s.counts[seq]++
+		s.total++
+	}
+	s.requests++
 	return nil
 }
 

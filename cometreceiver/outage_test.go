@@ -60,7 +60,7 @@ func TestOutage_DropOldestFreesDiskWhileTheReceiverWaits(t *testing.T) {
 		return nil
 	}
 	rcfg := receiverConfig(dir)
-	rcfg.Retry.MaxInterval = 20 * time.Millisecond
+	rcfg.RetryOnFailure.MaxInterval = 20 * time.Millisecond
 	startLogsReceiver(t, receiverSettings(), rcfg, sink)
 
 	const n = 3000 // about 4 budgets of 0.7 KiB requests

@@ -8,13 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pipeline"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/comet-otel/comet/cometreceiver/internal/metadata"
@@ -22,20 +22,21 @@ import (
 	"github.com/comet-otel/comet/internal/sharedlog"
 )
 
-// streamVersion is the version part of the streams the comet exporter
-// writes: "<signal>:v1:shard:NNNN".
-const streamVersion = "v1"
-
 // cometReceiver reads one signal's shards for its consumer group.
 type cometReceiver struct {
-	cfg       *Config
-	set       receiver.Settings
-	signal    pipeline.Signal
-	group     string
-	sink      sink
-	obs       *receiverhelper.ObsReport
-	telemetry *metadata.TelemetryBuilder
-	lagAttrs  metric.ObserveOption
+	cfg        *Config
+	set        receiver.Settings
+	signal     pipeline.Signal
+	pattern    string                    // the signal's streams, for Consumers
+	streamName func(shard uint32) string // one shard's stream
+	group      string
+	sink       sink
+	telemetry  *metadata.TelemetryBuilder
+	gate       *gate
+	outages    *outageReporter
+	// lastDelivery is when the next consumer last accepted a request
+	// (Unix nanoseconds).
+	lastDelivery atomic.Int64
 
 	// Set by Start.
 	handle *sharedlog.Handle
@@ -46,7 +47,16 @@ type cometReceiver struct {
 	workers sync.WaitGroup
 }
 
-func newCometReceiver(cfg *Config, set receiver.Settings, signal pipeline.Signal, s sink) (*cometReceiver, error) {
+// streamSink is what newCometReceiver needs of a signal: its sink, the
+// pattern and names of its streams.
+type streamSink struct {
+	signal     pipeline.Signal
+	pattern    string
+	streamName func(uint32) string
+	newSink    func(obs *receiverhelper.ObsReport) sink
+}
+
+func newCometReceiver(cfg *Config, set receiver.Settings, s streamSink) (*cometReceiver, error) {
 	obs, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
 		ReceiverID:             set.ID,
 		Transport:              "disk",
@@ -63,39 +73,38 @@ func newCometReceiver(cfg *Config, set receiver.Settings, signal pipeline.Signal
 	if group == "" {
 		group = set.ID.String()
 	}
-	return &cometReceiver{
-		cfg: cfg, set: set, signal: signal, group: group, sink: s, obs: obs, telemetry: tb,
-		lagAttrs: metric.WithAttributes(attribute.String("group", group), attribute.String("signal", signal.String())),
-	}, nil
+	r := &cometReceiver{
+		cfg: cfg, set: set, signal: s.signal, pattern: s.pattern, streamName: s.streamName,
+		group: group, sink: s.newSink(obs), telemetry: tb,
+	}
+	r.outages = &outageReporter{r: r}
+	r.gate = newGate(newProbeSchedule(&cfg.RetryOnFailure), r.outages)
+	return r, nil
 }
 
-// Start joins (or opens read-only) the directory's client and starts the
-// workers.
-func (r *cometReceiver) Start(_ context.Context, _ component.Host) error {
+// Start joins (or opens read-only) the directory's client, places a new
+// group where start_at says, and starts the workers.
+func (r *cometReceiver) Start(_ context.Context, host component.Host) error {
+	start, err := r.cfg.StartAt.resolve(time.Now())
+	if err != nil {
+		return fmt.Errorf("start_at: %w", err)
+	}
 	h, err := sharedlog.Default().OpenReader(r.cfg.Directory, r.set.Logger, r.set.ID.String())
 	if err != nil {
 		return err
 	}
 	r.handle = h
-	r.acker = log.NewConsumer(h.Client(), r.consumerOptions(log.StartEarliest))
-	if r.cfg.StartAt == StartAtLatest {
-		if err := r.startGroupAtLatest(); err != nil {
-			_ = r.release()
-			return err
-		}
-	}
-	client := h.Client()
-	if err := errors.Join(
-		r.telemetry.RegisterCometReceiverLagCallback(r.observeLag),
-		r.telemetry.RegisterCometReceiverLostRecordsCallback(func(_ context.Context, o metric.Int64Observer) error {
-			st := client.GetStats()
-			o.Observe(st.LostEntries + st.CorruptEntries)
-			return nil
-		}),
-	); err != nil {
+	r.outages.setHost(host)
+	r.acker = log.NewConsumer(h.Client(), r.consumerOptions(startPosition{at: log.StartEarliest}))
+	if err := r.placeGroup(start); err != nil {
 		_ = r.release()
 		return err
 	}
+	if err := r.registerCallbacks(h.Client()); err != nil {
+		_ = r.release()
+		return err
+	}
+	r.lastDelivery.Store(time.Now().UnixNano())
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	for id := range r.cfg.Workers {
@@ -107,7 +116,7 @@ func (r *cometReceiver) Start(_ context.Context, _ component.Host) error {
 	return nil
 }
 
-// Shutdown stops the workers (a record being delivered is abandoned, not
+// Shutdown stops the workers (a request being delivered is abandoned, not
 // acknowledged) and releases the client.
 func (r *cometReceiver) Shutdown(ctx context.Context) error {
 	if r.cancel == nil {
@@ -138,37 +147,23 @@ func (r *cometReceiver) release() error {
 	return r.handle.Release()
 }
 
-func (r *cometReceiver) consumerOptions(start log.StartPosition) log.ConsumerOptions {
-	return log.ConsumerOptions{Group: r.group, Stream: r.signal.String() + ":" + streamVersion + ":shard:*", Start: start}
+func (r *cometReceiver) consumerOptions(start startPosition) log.ConsumerOptions {
+	return log.ConsumerOptions{Group: r.group, Stream: r.pattern, Start: start.at, StartTime: start.time}
 }
 
-// startGroupAtLatest registers the group at the current end of every
-// existing shard it has not read yet; offsets the group already has stay.
-// The workers' Consumers can then start at the earliest entry: that only
-// applies to shards created later, which start_at latest reads from their
-// start too.
-func (r *cometReceiver) startGroupAtLatest() error {
-	c := log.NewConsumer(r.handle.Client(), r.consumerOptions(log.StartLatest))
+// placeGroup registers the group at its start position on every existing
+// shard it has not read yet; offsets the group already has stay. The
+// workers' Consumers then start at the earliest entry, which only
+// applies to shards created later: all their records are newer than
+// any start position.
+func (r *cometReceiver) placeGroup(start startPosition) error {
+	if start.at == log.StartEarliest {
+		return nil
+	}
+	c := log.NewConsumer(r.handle.Client(), r.consumerOptions(start))
 	defer c.Close()
 	if err := c.Register(context.Background()); err != nil {
-		return fmt.Errorf("start consumer group %q at the latest records: %w", r.group, err)
+		return fmt.Errorf("start consumer group %q at start_at %q: %w", r.group, r.cfg.StartAt, err)
 	}
-	return nil
-}
-
-// observeLag reports the group's unacknowledged records over all shards
-// of the signal. It reads each shard's end, so it runs at collection time.
-func (r *cometReceiver) observeLag(ctx context.Context, o metric.Int64Observer) error {
-	shards, err := r.acker.Shards()
-	if err != nil {
-		return nil // closed or unreadable: nothing to report
-	}
-	var lag int64
-	for _, s := range shards {
-		if n, err := r.acker.GetLag(ctx, s); err == nil {
-			lag += n
-		}
-	}
-	o.Observe(lag, r.lagAttrs)
 	return nil
 }

@@ -12,7 +12,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const restartRequests = 10000
+const (
+	restartRequests = 10000
+	restartItems    = 2 // log records per request
+)
 
 // writeLogs runs an exporter that appends n requests (seq 0..n-1) to dir
 // and shuts down, as a collector that stops would.
@@ -20,7 +23,7 @@ func writeLogs(t *testing.T, dir string, n int) {
 	t.Helper()
 	exp, s := startLogsExporter(t, exporterConfig(dir))
 	for seq := range n {
-		require.NoError(t, exp.ConsumeLogs(context.Background(), genLogs(seq, 2)))
+		require.NoError(t, exp.ConsumeLogs(context.Background(), genLogs(seq, restartItems)))
 	}
 	require.NoError(t, s.stop())
 }
@@ -74,9 +77,9 @@ func TestRestart_StoppedHalfWayResumesWithoutLoss(t *testing.T) {
 		duplicates += n - 1
 	}
 	assert.Equal(t, firstTotal+secondTotal, restartRequests+duplicates)
-	// Only a batch in flight at the stop may come again: at most one batch
-	// per worker.
-	assert.LessOrEqual(t, duplicates, cfg.BatchSize*cfg.Workers)
+	// Only a request in flight at the stop may come again: at most one
+	// merged request per worker.
+	assert.LessOrEqual(t, duplicates, cfg.Batch.MaxItems/restartItems*cfg.Workers)
 	t.Logf("first receiver delivered %d, second %d, duplicates %d", firstTotal, secondTotal, duplicates)
 }
 
@@ -96,5 +99,42 @@ func TestRestart_StartAtLatestSkipsTheBacklogOfANewGroup(t *testing.T) {
 	counts, _ := sink.snapshot()
 	for seq := range counts {
 		assert.GreaterOrEqual(t, seq, 100, "record %d was appended before the group existed", seq)
+	}
+}
+
+func TestRestart_StartAtTimeReplaysFromThatTime(t *testing.T) {
+	dir := t.TempDir()
+	exp, _ := startLogsExporter(t, exporterConfig(dir))
+	for seq := range 50 {
+		require.NoError(t, exp.ConsumeLogs(context.Background(), genLogs(seq, 1)))
+	}
+	time.Sleep(20 * time.Millisecond)
+	from := time.Now()
+	time.Sleep(20 * time.Millisecond)
+	for seq := 50; seq < 100; seq++ {
+		require.NoError(t, exp.ConsumeLogs(context.Background(), genLogs(seq, 1)))
+	}
+
+	for _, tc := range []struct {
+		group   string
+		startAt StartAt
+		first   int
+	}{
+		{"replay-window", StartAt(from.UTC().Format(time.RFC3339Nano)), 50},
+		{"replay-all", "-1h", 0},
+	} {
+		t.Run(tc.group, func(t *testing.T) {
+			cfg := receiverConfig(dir)
+			cfg.Group, cfg.StartAt = tc.group, tc.startAt
+			sink := newSeqSink()
+			startLogsReceiver(t, receiverSettings(), cfg, sink)
+			eventually(t, 10*time.Second, func() bool { return sink.distinct() == 100-tc.first }, "the window delivered")
+			time.Sleep(50 * time.Millisecond)
+			counts, total := sink.snapshot()
+			assert.Equal(t, 100-tc.first, total)
+			for seq := range counts {
+				assert.GreaterOrEqual(t, seq, tc.first, "record %d was appended before start_at", seq)
+			}
+		})
 	}
 }

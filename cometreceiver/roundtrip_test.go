@@ -20,6 +20,7 @@ import (
 
 	"github.com/comet-otel/comet/cometexporter"
 	"github.com/comet-otel/comet/internal/log"
+	"github.com/comet-otel/comet/internal/otlpstream"
 	"github.com/comet-otel/comet/internal/sharedlog"
 )
 
@@ -49,8 +50,10 @@ func TestRoundTrip_Traces(t *testing.T) {
 			got := sink.AllTraces()
 			assert.Equal(t, roundTripRequests*20, sink.SpanCount())
 			assert.ElementsMatch(t, spansOf(sent), spansOf(got), "every span delivered once, under its resource and scope")
-			if by == cometexporter.PartitionRoundRobin {
-				assert.ElementsMatch(t, marshalAll(t, sent), marshalAll(t, got), "requests arrive as sent: the same OTLP bytes")
+			if by != cometexporter.PartitionTraceID { // which splits resources by trace
+				assert.ElementsMatch(t, resourcesOf(t, otlpstream.Traces, sent), resourcesOf(t, otlpstream.Traces, got),
+					"every resource arrives with the same OTLP bytes")
+				assert.Less(t, len(got), roundTripRequests, "consecutive records are merged")
 			}
 			if by == cometexporter.PartitionTraceID {
 				assertOneShardPerTrace(t, dir)
@@ -78,20 +81,8 @@ func TestRoundTrip_Metrics(t *testing.T) {
 			eventually(t, 10*time.Second, func() bool { return sink.DataPointCount() >= roundTripRequests*7 }, "data points delivered")
 			time.Sleep(50 * time.Millisecond)
 			assert.Equal(t, roundTripRequests*7, sink.DataPointCount())
-			var wantBytes, gotBytes []string
-			m := &pmetric.ProtoMarshaler{}
-			for _, md := range sent {
-				b, err := m.MarshalMetrics(md)
-				require.NoError(t, err)
-				wantBytes = append(wantBytes, string(b))
-			}
-			for _, md := range sink.AllMetrics() {
-				b, err := m.MarshalMetrics(md)
-				require.NoError(t, err)
-				gotBytes = append(gotBytes, string(b))
-			}
-			// One resource per request: both partitionings keep requests whole.
-			assert.ElementsMatch(t, wantBytes, gotBytes)
+			assert.ElementsMatch(t, resourcesOf(t, otlpstream.Metrics, sent), resourcesOf(t, otlpstream.Metrics, sink.AllMetrics()),
+				"every resource arrives with the same OTLP bytes")
 		})
 	}
 }
@@ -106,25 +97,17 @@ func TestRoundTrip_Logs(t *testing.T) {
 			sink := new(consumertest.LogsSink)
 			startLogsReceiver(t, receiverSettings(), receiverConfig(dir), sink)
 
-			var wantBytes []string
-			m := &plog.ProtoMarshaler{}
+			var sent []plog.Logs
 			for seq := range roundTripRequests {
 				ld := genLogs(seq, 9)
-				b, err := m.MarshalLogs(ld)
-				require.NoError(t, err)
-				wantBytes = append(wantBytes, string(b))
+				sent = append(sent, ld)
 				require.NoError(t, exp.ConsumeLogs(context.Background(), ld))
 			}
 			eventually(t, 10*time.Second, func() bool { return sink.LogRecordCount() >= roundTripRequests*9 }, "log records delivered")
 			time.Sleep(50 * time.Millisecond)
 			assert.Equal(t, roundTripRequests*9, sink.LogRecordCount())
-			var gotBytes []string
-			for _, ld := range sink.AllLogs() {
-				b, err := m.MarshalLogs(ld)
-				require.NoError(t, err)
-				gotBytes = append(gotBytes, string(b))
-			}
-			assert.ElementsMatch(t, wantBytes, gotBytes)
+			assert.ElementsMatch(t, resourcesOf(t, otlpstream.Logs, sent), resourcesOf(t, otlpstream.Logs, sink.AllLogs()),
+				"every resource arrives with the same OTLP bytes")
 		})
 	}
 }
@@ -146,13 +129,18 @@ func TestRoundTrip_SharedClientWakesTheReceiver(t *testing.T) {
 	}
 }
 
-func marshalAll(t *testing.T, tds []ptrace.Traces) []string {
-	m := &ptrace.ProtoMarshaler{}
+// resourcesOf encodes each resource of reqs as a request of its own: the
+// receiver merges records into requests, but never changes a resource.
+func resourcesOf[T any](t *testing.T, c *otlpstream.Codec[T], reqs []T) []string {
 	var out []string
-	for _, td := range tds {
-		b, err := m.MarshalTraces(td)
-		require.NoError(t, err)
-		out = append(out, string(b))
+	for _, d := range reqs {
+		for i := range c.Resources(d) {
+			part := c.NewPart(d)
+			c.CopyResource(d, i, part)
+			b, err := c.Marshal(part)
+			require.NoError(t, err)
+			out = append(out, string(b))
+		}
 	}
 	return out
 }

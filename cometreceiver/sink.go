@@ -5,73 +5,75 @@ package cometreceiver // import "github.com/comet-otel/comet/cometreceiver"
 
 import (
 	"context"
+	"fmt"
 
-	"go.opentelemetry.io/collector/consumer"
-	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/pdata/pmetric"
-	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
+
+	"github.com/comet-otel/comet/internal/otlpstream"
 )
 
 // recordFormat is the encoding the comet exporter stores, as named in the
 // receiver's standard telemetry (the same as Kafka's "otlp_proto").
 const recordFormat = "otlp_proto"
 
-// sink decodes records of one signal and hands them to the next consumer,
-// reporting each attempt through the standard receiver telemetry.
-type sink struct {
-	decode  func(data []byte) (decoded, error)
+// sink turns records of one signal into downstream requests.
+type sink interface {
+	// decode decodes one record's payload.
+	decode(data []byte) (request, error)
+	// merge returns one request holding reqs' content in order; it
+	// consumes reqs.
+	merge(reqs []request) (request, error)
+}
+
+// request is one downstream request, ready to send.
+type request interface {
+	items() int
+	// send hands the request to the next consumer, reporting the attempt
+	// through the standard receiver telemetry.
+	send(ctx context.Context) error
+}
+
+// signalSink is the sink of a signal whose requests are of type T.
+type signalSink[T any] struct {
+	codec   *otlpstream.Codec[T]
+	consume func(context.Context, T) error
+	obs     *receiverhelper.ObsReport
 	startOp func(*receiverhelper.ObsReport, context.Context) context.Context
 	endOp   func(obs *receiverhelper.ObsReport, ctx context.Context, format string, items int, err error)
 }
 
-// decoded is one record ready for delivery.
-type decoded struct {
-	items   int
-	consume func(context.Context) error
+type signalRequest[T any] struct {
+	sink  *signalSink[T]
+	data  T
+	count int
 }
 
-func newTracesSink(next consumer.Traces) sink {
-	var u ptrace.ProtoUnmarshaler
-	return sink{
-		decode: func(data []byte) (decoded, error) {
-			td, err := u.UnmarshalTraces(data)
-			if err != nil {
-				return decoded{}, err
-			}
-			return decoded{items: td.SpanCount(), consume: func(ctx context.Context) error { return next.ConsumeTraces(ctx, td) }}, nil
-		},
-		startOp: (*receiverhelper.ObsReport).StartTracesOp,
-		endOp:   (*receiverhelper.ObsReport).EndTracesOp,
+func (s *signalSink[T]) decode(data []byte) (request, error) {
+	d, err := s.codec.Unmarshal(data)
+	if err != nil {
+		return nil, err
 	}
+	return &signalRequest[T]{sink: s, data: d, count: s.codec.Items(d)}, nil
 }
 
-func newMetricsSink(next consumer.Metrics) sink {
-	var u pmetric.ProtoUnmarshaler
-	return sink{
-		decode: func(data []byte) (decoded, error) {
-			md, err := u.UnmarshalMetrics(data)
-			if err != nil {
-				return decoded{}, err
-			}
-			return decoded{items: md.DataPointCount(), consume: func(ctx context.Context) error { return next.ConsumeMetrics(ctx, md) }}, nil
-		},
-		startOp: (*receiverhelper.ObsReport).StartMetricsOp,
-		endOp:   (*receiverhelper.ObsReport).EndMetricsOp,
+func (s *signalSink[T]) merge(reqs []request) (request, error) {
+	first := reqs[0].(*signalRequest[T])
+	for _, r := range reqs[1:] {
+		next := r.(*signalRequest[T])
+		if err := s.codec.MoveAppend(first.data, next.data); err != nil {
+			return nil, fmt.Errorf("merge %s records: %w", s.codec.Signal, err)
+		}
+		first.count += next.count
 	}
+	return first, nil
 }
 
-func newLogsSink(next consumer.Logs) sink {
-	var u plog.ProtoUnmarshaler
-	return sink{
-		decode: func(data []byte) (decoded, error) {
-			ld, err := u.UnmarshalLogs(data)
-			if err != nil {
-				return decoded{}, err
-			}
-			return decoded{items: ld.LogRecordCount(), consume: func(ctx context.Context) error { return next.ConsumeLogs(ctx, ld) }}, nil
-		},
-		startOp: (*receiverhelper.ObsReport).StartLogsOp,
-		endOp:   (*receiverhelper.ObsReport).EndLogsOp,
-	}
+func (r *signalRequest[T]) items() int { return r.count }
+
+func (r *signalRequest[T]) send(ctx context.Context) error {
+	s := r.sink
+	opCtx := s.startOp(s.obs, ctx)
+	err := s.consume(opCtx, r.data)
+	s.endOp(s.obs, opCtx, recordFormat, r.count, err)
+	return err
 }

@@ -25,15 +25,17 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                         metric.Meter
-	mu                            sync.Mutex
-	registrations                 []metric.Registration
-	CometReceiverDecodeFailures   metric.Int64Counter
-	CometReceiverDeliveredRecords metric.Int64Counter
-	CometReceiverLag              metric.Int64ObservableGauge
-	CometReceiverLostRecords      metric.Int64ObservableCounter
-	CometReceiverRejectedRecords  metric.Int64Counter
-	CometReceiverRetries          metric.Int64Counter
+	meter                              metric.Meter
+	mu                                 sync.Mutex
+	registrations                      []metric.Registration
+	CometReceiverBacklogAge            metric.Float64ObservableGauge
+	CometReceiverDeliveredRecords      metric.Int64Counter
+	CometReceiverDeliveredRequests     metric.Int64Counter
+	CometReceiverDeliveryFailures      metric.Int64Counter
+	CometReceiverLag                   metric.Int64ObservableGauge
+	CometReceiverLostRecords           metric.Int64ObservableCounter
+	CometReceiverSkippedRecords        metric.Int64Counter
+	CometReceiverTimeSinceLastDelivery metric.Float64ObservableGauge
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -45,6 +47,21 @@ type telemetryBuilderOptionFunc func(mb *TelemetryBuilder)
 
 func (tbof telemetryBuilderOptionFunc) apply(mb *TelemetryBuilder) {
 	tbof(mb)
+}
+
+// RegisterCometReceiverBacklogAgeCallback sets callback for observable CometReceiverBacklogAge metric.
+func (builder *TelemetryBuilder) RegisterCometReceiverBacklogAgeCallback(cb metric.Float64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerFloat64{inst: builder.CometReceiverBacklogAge, obs: o})
+		return nil
+	}, builder.CometReceiverBacklogAge)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
 }
 
 // RegisterCometReceiverLagCallback sets callback for observable CometReceiverLag metric.
@@ -77,6 +94,21 @@ func (builder *TelemetryBuilder) RegisterCometReceiverLostRecordsCallback(cb met
 	return nil
 }
 
+// RegisterCometReceiverTimeSinceLastDeliveryCallback sets callback for observable CometReceiverTimeSinceLastDelivery metric.
+func (builder *TelemetryBuilder) RegisterCometReceiverTimeSinceLastDeliveryCallback(cb metric.Float64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerFloat64{inst: builder.CometReceiverTimeSinceLastDelivery, obs: o})
+		return nil
+	}, builder.CometReceiverTimeSinceLastDelivery)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
 type observerInt64 struct {
 	embedded.Int64Observer
 	inst metric.Int64Observable
@@ -85,6 +117,16 @@ type observerInt64 struct {
 
 func (oi *observerInt64) Observe(value int64, opts ...metric.ObserveOption) {
 	oi.obs.ObserveInt64(oi.inst, value, opts...)
+}
+
+type observerFloat64 struct {
+	embedded.Float64Observer
+	inst metric.Float64Observable
+	obs  metric.Observer
+}
+
+func (oi *observerFloat64) Observe(value float64, opts ...metric.ObserveOption) {
+	oi.obs.ObserveFloat64(oi.inst, value, opts...)
 }
 
 // Shutdown unregister all registered callbacks for async instruments.
@@ -105,16 +147,28 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	}
 	builder.meter = Meter(settings)
 	var err, errs error
-	builder.CometReceiverDecodeFailures, err = builder.meter.Int64Counter(
-		"otelcol_comet_receiver_decode_failures",
-		metric.WithDescription("Records that could not be decoded as OTLP protobuf; they are acknowledged and skipped. [Development]"),
-		metric.WithUnit("{records}"),
+	builder.CometReceiverBacklogAge, err = builder.meter.Float64ObservableGauge(
+		"otelcol_comet_receiver_backlog_age",
+		metric.WithDescription("Seconds since the oldest record the receiver's consumer group has not acknowledged was appended, per stream (0 when it has acknowledged everything) - how far behind the drain is. [Development]"),
+		metric.WithUnit("s"),
 	)
 	errs = errors.Join(errs, err)
 	builder.CometReceiverDeliveredRecords, err = builder.meter.Int64Counter(
 		"otelcol_comet_receiver_delivered_records",
 		metric.WithDescription("Records the next consumer accepted and that were acknowledged. [Development]"),
 		metric.WithUnit("{records}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.CometReceiverDeliveredRequests, err = builder.meter.Int64Counter(
+		"otelcol_comet_receiver_delivered_requests",
+		metric.WithDescription("Downstream requests the next consumer accepted; delivered records divided by this is how many records were merged per request. [Development]"),
+		metric.WithUnit("{requests}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.CometReceiverDeliveryFailures, err = builder.meter.Int64Counter(
+		"otelcol_comet_receiver_delivery_failures",
+		metric.WithDescription("Downstream requests the next consumer refused, by kind. [Development]"),
+		metric.WithUnit("{requests}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.CometReceiverLag, err = builder.meter.Int64ObservableGauge(
@@ -129,16 +183,16 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		metric.WithUnit("{records}"),
 	)
 	errs = errors.Join(errs, err)
-	builder.CometReceiverRejectedRecords, err = builder.meter.Int64Counter(
-		"otelcol_comet_receiver_rejected_records",
-		metric.WithDescription("Records the next consumer refused with a permanent error, or that failed for longer than retry::max_elapsed_time; they are acknowledged and skipped. [Development]"),
+	builder.CometReceiverSkippedRecords, err = builder.meter.Int64Counter(
+		"otelcol_comet_receiver_skipped_records",
+		metric.WithDescription("Records acknowledged without being delivered, by reason; each batch that skips records also logs one ERROR line. [Development]"),
 		metric.WithUnit("{records}"),
 	)
 	errs = errors.Join(errs, err)
-	builder.CometReceiverRetries, err = builder.meter.Int64Counter(
-		"otelcol_comet_receiver_retries",
-		metric.WithDescription("Delivery attempts repeated after the next consumer returned a retryable error. [Development]"),
-		metric.WithUnit("{retries}"),
+	builder.CometReceiverTimeSinceLastDelivery, err = builder.meter.Float64ObservableGauge(
+		"otelcol_comet_receiver_time_since_last_delivery",
+		metric.WithDescription("Seconds since the next consumer last accepted a request from this receiver (since the receiver started, before the first). [Development]"),
+		metric.WithUnit("s"),
 	)
 	errs = errors.Join(errs, err)
 	return &builder, errs

@@ -21,18 +21,16 @@ func NewSettings(tt *componenttest.Telemetry) receiver.Settings {
 	return set
 }
 
-func AssertEqualCometReceiverDecodeFailures(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+func AssertEqualCometReceiverBacklogAge(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[float64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
-		Name:        "otelcol_comet_receiver_decode_failures",
-		Description: "Records that could not be decoded as OTLP protobuf; they are acknowledged and skipped. [Development]",
-		Unit:        "{records}",
-		Data: metricdata.Sum[int64]{
-			Temporality: metricdata.CumulativeTemporality,
-			IsMonotonic: true,
-			DataPoints:  dps,
+		Name:        "otelcol_comet_receiver_backlog_age",
+		Description: "Seconds since the oldest record the receiver's consumer group has not acknowledged was appended, per stream (0 when it has acknowledged everything) - how far behind the drain is. [Development]",
+		Unit:        "s",
+		Data: metricdata.Gauge[float64]{
+			DataPoints: dps,
 		},
 	}
-	got, err := tt.GetMetric("otelcol_comet_receiver_decode_failures")
+	got, err := tt.GetMetric("otelcol_comet_receiver_backlog_age")
 	require.NoError(t, err)
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }
@@ -49,6 +47,38 @@ func AssertEqualCometReceiverDeliveredRecords(t *testing.T, tt *componenttest.Te
 		},
 	}
 	got, err := tt.GetMetric("otelcol_comet_receiver_delivered_records")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
+func AssertEqualCometReceiverDeliveredRequests(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_comet_receiver_delivered_requests",
+		Description: "Downstream requests the next consumer accepted; delivered records divided by this is how many records were merged per request. [Development]",
+		Unit:        "{requests}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_comet_receiver_delivered_requests")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
+func AssertEqualCometReceiverDeliveryFailures(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_comet_receiver_delivery_failures",
+		Description: "Downstream requests the next consumer refused, by kind. [Development]",
+		Unit:        "{requests}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_comet_receiver_delivery_failures")
 	require.NoError(t, err)
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }
@@ -83,10 +113,10 @@ func AssertEqualCometReceiverLostRecords(t *testing.T, tt *componenttest.Telemet
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }
 
-func AssertEqualCometReceiverRejectedRecords(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+func AssertEqualCometReceiverSkippedRecords(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
-		Name:        "otelcol_comet_receiver_rejected_records",
-		Description: "Records the next consumer refused with a permanent error, or that failed for longer than retry::max_elapsed_time; they are acknowledged and skipped. [Development]",
+		Name:        "otelcol_comet_receiver_skipped_records",
+		Description: "Records acknowledged without being delivered, by reason; each batch that skips records also logs one ERROR line. [Development]",
 		Unit:        "{records}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
@@ -94,23 +124,21 @@ func AssertEqualCometReceiverRejectedRecords(t *testing.T, tt *componenttest.Tel
 			DataPoints:  dps,
 		},
 	}
-	got, err := tt.GetMetric("otelcol_comet_receiver_rejected_records")
+	got, err := tt.GetMetric("otelcol_comet_receiver_skipped_records")
 	require.NoError(t, err)
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }
 
-func AssertEqualCometReceiverRetries(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+func AssertEqualCometReceiverTimeSinceLastDelivery(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[float64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
-		Name:        "otelcol_comet_receiver_retries",
-		Description: "Delivery attempts repeated after the next consumer returned a retryable error. [Development]",
-		Unit:        "{retries}",
-		Data: metricdata.Sum[int64]{
-			Temporality: metricdata.CumulativeTemporality,
-			IsMonotonic: true,
-			DataPoints:  dps,
+		Name:        "otelcol_comet_receiver_time_since_last_delivery",
+		Description: "Seconds since the next consumer last accepted a request from this receiver (since the receiver started, before the first). [Development]",
+		Unit:        "s",
+		Data: metricdata.Gauge[float64]{
+			DataPoints: dps,
 		},
 	}
-	got, err := tt.GetMetric("otelcol_comet_receiver_retries")
+	got, err := tt.GetMetric("otelcol_comet_receiver_time_since_last_delivery")
 	require.NoError(t, err)
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }

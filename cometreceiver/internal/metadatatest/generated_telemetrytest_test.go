@@ -20,6 +20,10 @@ func TestSetupTelemetry(t *testing.T) {
 	tb, err := metadata.NewTelemetryBuilder(testTel.NewTelemetrySettings())
 	require.NoError(t, err)
 	defer tb.Shutdown()
+	require.NoError(t, tb.RegisterCometReceiverBacklogAgeCallback(func(_ context.Context, observer metric.Float64Observer) error {
+		observer.Observe(1)
+		return nil
+	}))
 	require.NoError(t, tb.RegisterCometReceiverLagCallback(func(_ context.Context, observer metric.Int64Observer) error {
 		observer.Observe(1)
 		return nil
@@ -28,14 +32,24 @@ func TestSetupTelemetry(t *testing.T) {
 		observer.Observe(1)
 		return nil
 	}))
-	tb.CometReceiverDecodeFailures.Add(context.Background(), 1)
+	require.NoError(t, tb.RegisterCometReceiverTimeSinceLastDeliveryCallback(func(_ context.Context, observer metric.Float64Observer) error {
+		observer.Observe(1)
+		return nil
+	}))
 	tb.CometReceiverDeliveredRecords.Add(context.Background(), 1)
-	tb.CometReceiverRejectedRecords.Add(context.Background(), 1)
-	tb.CometReceiverRetries.Add(context.Background(), 1)
-	AssertEqualCometReceiverDecodeFailures(t, testTel,
-		[]metricdata.DataPoint[int64]{{Value: 1}},
+	tb.CometReceiverDeliveredRequests.Add(context.Background(), 1)
+	tb.CometReceiverDeliveryFailures.Add(context.Background(), 1)
+	tb.CometReceiverSkippedRecords.Add(context.Background(), 1)
+	AssertEqualCometReceiverBacklogAge(t, testTel,
+		[]metricdata.DataPoint[float64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualCometReceiverDeliveredRecords(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualCometReceiverDeliveredRequests(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualCometReceiverDeliveryFailures(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualCometReceiverLag(t, testTel,
@@ -44,11 +58,11 @@ func TestSetupTelemetry(t *testing.T) {
 	AssertEqualCometReceiverLostRecords(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
-	AssertEqualCometReceiverRejectedRecords(t, testTel,
+	AssertEqualCometReceiverSkippedRecords(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
-	AssertEqualCometReceiverRetries(t, testTel,
-		[]metricdata.DataPoint[int64]{{Value: 1}},
+	AssertEqualCometReceiverTimeSinceLastDelivery(t, testTel,
+		[]metricdata.DataPoint[float64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 
 	require.NoError(t, testTel.Shutdown(context.Background()))
