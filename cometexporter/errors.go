@@ -19,10 +19,15 @@ import (
 // I/O errors are retryable: the OTLP receiver turns them into Unavailable
 // (HTTP 503) and clients retry. Only errors no retry can cure are
 // permanent.
+//
+// A full budget or disk is also reported as a recoverable error status, and
+// a directory that cannot be used as a permanent one (see health), until
+// an append succeeds again.
 func (e *cometExporter) appendError(ctx context.Context, stream string, err error) error {
 	switch {
 	case errors.Is(err, log.ErrFull):
 		e.telemetry.CometExporterFullRejections.Add(ctx, 1)
+		e.health.Failed(err)
 		return fmt.Errorf("comet exporter: log is full (when_full: %s): %w", e.cfg.WhenFull, err)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("comet exporter: append to %s: %w", stream, err)
@@ -31,6 +36,7 @@ func (e *cometExporter) appendError(ctx context.Context, stream string, err erro
 		return permanent(err)
 	default:
 		e.set.Logger.Warn("Append failed", zap.String("stream", stream), zap.Error(err))
+		e.health.Failed(err)
 		return fmt.Errorf("comet exporter: append to %s: %w", stream, err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/comet-otel/comet/cometexporter/internal/metadata"
+	"github.com/comet-otel/comet/internal/health"
 	"github.com/comet-otel/comet/internal/log"
 	"github.com/comet-otel/comet/internal/otlpstream"
 	"github.com/comet-otel/comet/internal/sharedlog"
@@ -31,6 +32,7 @@ type cometExporter struct {
 
 	handle *sharedlog.Handle // set by start
 	client *log.Client
+	health health.Reporter
 }
 
 // newCometExporter prepares an exporter whose shard i is the stream
@@ -48,7 +50,8 @@ func newCometExporter(cfg *Config, set exporter.Settings, streamName func(shard 
 }
 
 // start opens (or joins) the directory's engine client.
-func (e *cometExporter) start(_ context.Context, _ component.Host) error {
+func (e *cometExporter) start(_ context.Context, host component.Host) error {
+	e.health.SetHost(host)
 	h, err := sharedlog.Default().OpenWriter(e.cfg.Directory, e.cfg.engineConfig(e.set.Logger), e.set.ID.String())
 	if err != nil {
 		return describeConflict(err)
@@ -145,6 +148,7 @@ func (s *signalExporter[T]) writePart(ctx context.Context, p part[T]) error {
 		bytes += int64(size)
 		start = end
 	}
+	e.health.OK()
 	e.telemetry.CometExporterAppendedRecords.Add(ctx, int64(len(records)))
 	e.telemetry.CometExporterAppendedItems.Add(ctx, int64(s.codec.Items(p.data)))
 	e.telemetry.CometExporterAppendedBytes.Add(ctx, bytes)

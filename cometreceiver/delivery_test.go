@@ -13,7 +13,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -24,6 +23,8 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/comet-otel/comet/cometreceiver/internal/metadatatest"
+
+	"github.com/comet-otel/comet/internal/health/healthtest"
 )
 
 // backend is a next consumer that can be switched down (retryable errors)
@@ -66,25 +67,6 @@ func (b *backend) reset() {
 	b.maxSince.Store(b.inFlight.Load())
 	b.calls.Store(0)
 	b.firstOK.Store(0)
-}
-
-// statusHost records the status events the receiver reports.
-type statusHost struct {
-	component.Host
-	mu     sync.Mutex
-	events []componentstatus.Status
-}
-
-func (h *statusHost) Report(ev *componentstatus.Event) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.events = append(h.events, ev.Status())
-}
-
-func (h *statusHost) statuses() []componentstatus.Status {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return append([]componentstatus.Status(nil), h.events...)
 }
 
 func TestDelivery_MergesSmallRecordsUpToMaxItemsInShardOrder(t *testing.T) {
@@ -176,7 +158,7 @@ func TestDelivery_OutageProbesOneAtATimeAndResumesAtOnce(t *testing.T) {
 	cfg.RetryOnFailure.InitialInterval = 20 * time.Millisecond
 	cfg.RetryOnFailure.MaxInterval = 100 * time.Millisecond
 	cfg.RetryOnFailure.RandomizationFactor = 0
-	host := &statusHost{Host: nil}
+	host := healthtest.NewHost()
 	c, err := NewFactory().CreateLogs(context.Background(), set, cfg, b)
 	require.NoError(t, err)
 	require.NoError(t, c.Start(context.Background(), host))
@@ -216,7 +198,7 @@ func TestDelivery_OutageProbesOneAtATimeAndResumesAtOnce(t *testing.T) {
 	resumed := logs.FilterMessage("Delivery to the next consumer resumed")
 	require.Equal(t, 1, resumed.Len(), "one INFO when delivery resumes")
 	assert.Contains(t, resumed.All()[0].ContextMap(), "down_for")
-	assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError, componentstatus.StatusOK}, host.statuses(),
+	assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError, componentstatus.StatusOK}, host.Statuses(),
 		"the health check sees the outage and the recovery")
 }
 

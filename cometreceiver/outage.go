@@ -8,9 +8,9 @@ import (
 	"sync"
 	"time"
 
-	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.uber.org/zap"
+
+	"github.com/comet-otel/comet/internal/health"
 )
 
 // summaryEvery is how often an ongoing outage is summarised in the log.
@@ -21,11 +21,11 @@ const summaryEvery = time.Minute
 // while it lasts, one INFO when it resumes; and the component status
 // (recoverable error, then OK) for the health check.
 type outageReporter struct {
-	r *cometReceiver
+	r      *cometReceiver
+	health health.Reporter
 
 	mu          sync.Mutex
 	lastSummary time.Time
-	host        component.Host // set by Start; nil in tests without a host
 }
 
 func (o *outageReporter) outageStarted(out outage) {
@@ -37,7 +37,7 @@ func (o *outageReporter) outageStarted(out outage) {
 		append(o.backlogFields(records, oldest),
 			zap.Duration("first_probe_in", o.r.cfg.RetryOnFailure.InitialInterval),
 			zap.Error(out.lastErr))...)
-	o.report(componentstatus.NewRecoverableErrorEvent(out.lastErr))
+	o.health.Recoverable(out.lastErr)
 }
 
 func (o *outageReporter) outageContinues(out outage) {
@@ -64,7 +64,7 @@ func (o *outageReporter) outageEnded(out outage) {
 		append(o.backlogFields(records, oldest),
 			zap.Duration("down_for", time.Since(out.since).Round(time.Millisecond)),
 			zap.Int("failed_requests", out.failures))...)
-	o.report(componentstatus.NewEvent(componentstatus.StatusOK))
+	o.health.OK()
 }
 
 func (o *outageReporter) backlogFields(records int64, oldest time.Time) []zap.Field {
@@ -73,21 +73,6 @@ func (o *outageReporter) backlogFields(records int64, oldest time.Time) []zap.Fi
 		fields = append(fields, zap.Duration("backlog_age", time.Since(oldest).Round(time.Second)))
 	}
 	return fields
-}
-
-func (o *outageReporter) setHost(host component.Host) {
-	o.mu.Lock()
-	o.host = host
-	o.mu.Unlock()
-}
-
-func (o *outageReporter) report(ev *componentstatus.Event) {
-	o.mu.Lock()
-	host := o.host
-	o.mu.Unlock()
-	if host != nil {
-		componentstatus.ReportStatus(host, ev)
-	}
 }
 
 // backlog is what the group has not acknowledged on the signal's shards:

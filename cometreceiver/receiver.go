@@ -94,7 +94,7 @@ func (r *cometReceiver) Start(_ context.Context, host component.Host) error {
 		return err
 	}
 	r.handle = h
-	r.outages.setHost(host)
+	r.outages.health.SetHost(host)
 	r.acker = log.NewConsumer(h.Client(), r.consumerOptions(startPosition{at: log.StartEarliest}))
 	if err := r.placeGroup(start); err != nil {
 		_ = r.release()

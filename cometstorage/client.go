@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.uber.org/zap"
 
+	"github.com/comet-otel/comet/internal/health"
 	"github.com/comet-otel/comet/internal/log"
 )
 
@@ -39,6 +40,8 @@ type clientSettings struct {
 	compaction  CompactionConfig
 	dirMode     os.FileMode
 	events      clientEvents
+	// health hears when writes start or stop failing.
+	health *health.Reporter
 }
 
 // clientEvents reports what a client did, for telemetry. Nil funcs are
@@ -244,7 +247,19 @@ func (c *client) Batch(ctx context.Context, ops ...*storage.Operation) error {
 			err = fmt.Errorf("comet_storage: fsync: %w", err)
 		}
 	}
+	c.reportHealth(wrote, err)
 	return err
+}
+
+// reportHealth tells the collector when writes start or stop failing for
+// lack of space or because the directory cannot be used.
+func (c *client) reportHealth(wrote bool, err error) {
+	switch {
+	case err == nil && wrote:
+		c.set.health.OK()
+	case errors.Is(err, storage.ErrStorageFull), health.Permanent(err):
+		c.set.health.Failed(err)
+	}
 }
 
 func validateOps(ops []*storage.Operation) error {

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/comet-otel/comet/cometstorage/internal/metadata"
+	"github.com/comet-otel/comet/internal/health"
 )
 
 // openDirs holds the client directories open in this process, so that a
@@ -34,6 +35,7 @@ type storageExtension struct {
 	cfg       *Config
 	logger    *zap.Logger
 	telemetry *metadata.TelemetryBuilder
+	health    health.Reporter
 
 	mu      sync.Mutex
 	clients map[*client]bool
@@ -68,7 +70,8 @@ func newStorageExtension(set extension.Settings, cfg *Config) (*storageExtension
 
 // Start checks that the directory, if it exists, is one. Directories are
 // created when clients are opened.
-func (e *storageExtension) Start(context.Context, component.Host) error {
+func (e *storageExtension) Start(_ context.Context, host component.Host) error {
+	e.health.SetHost(host)
 	info, err := os.Stat(e.cfg.Directory)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -129,6 +132,7 @@ func (e *storageExtension) GetClient(ctx context.Context, kind component.Kind, i
 		compaction:  e.cfg.Compaction,
 		dirMode:     dirMode,
 		events:      e.events(),
+		health:      &e.health,
 	})
 	if err != nil {
 		return nil, err
