@@ -106,10 +106,6 @@ const queuePipelines = `
 var cometEdgeConfig = head("", `
   comet:
     directory: {{.DataDir}}/buffer
-    retry:
-      initial_interval: 100ms
-      max_interval: 1s
-      max_elapsed_time: 0
 `) + `
 exporters:
   comet:

@@ -24,6 +24,7 @@ func TestExamples(t *testing.T) {
 	root := filepath.Join(testbedDir(), "..")
 	cases := []struct {
 		name    string
+		flags   []string // before the configs, such as feature gates
 		configs []string
 		env     []string
 		needs   []string
@@ -31,13 +32,25 @@ func TestExamples(t *testing.T) {
 		{
 			name:    "edge-buffer",
 			configs: []string{"examples/edge-buffer.yaml"},
-			needs:   []string{"receiver/comet", "exporter/comet", "exporter/debug", "extension/health_check", "processor/memory_limiter"},
+			needs:   []string{"receiver/comet", "exporter/comet", "exporter/debug", "extension/healthcheckv2", "processor/memory_limiter"},
 		},
 		{
 			name:    "edge-buffer+upstream",
 			configs: []string{"examples/edge-buffer.yaml", "examples/edge-buffer-upstream.yaml"},
 			env:     []string{"COMET_UPSTREAM_ENDPOINT=https://otlp.example.com:4318"},
 			needs:   []string{"receiver/comet", "exporter/comet", "exporter/otlp_http"},
+		},
+		{
+			name:    "edge-buffer+upstream-grpc",
+			configs: []string{"examples/edge-buffer.yaml", "examples/edge-buffer-upstream-grpc.yaml"},
+			env:     []string{"COMET_UPSTREAM_GRPC_ENDPOINT=otlp.example.com:4317"},
+			needs:   []string{"receiver/comet", "exporter/comet", "exporter/otlp_grpc", "extension/grpc_reconnect"},
+		},
+		{
+			name:    "profiles",
+			flags:   []string{"--feature-gates=service.profilesSupport"},
+			configs: []string{"examples/profiles.yaml"},
+			needs:   []string{"receiver/comet", "exporter/comet", "extension/healthcheckv2"},
 		},
 		{
 			name:    "persistent-queue",
@@ -71,7 +84,7 @@ func TestExamples(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			requireComponents(t, c.needs)
 			bin := collectorBinary(t)
-			args := []string{"validate"}
+			args := append([]string{"validate"}, c.flags...)
 			for _, cfg := range c.configs {
 				args = append(args, "--config", cfg)
 			}
@@ -145,6 +158,11 @@ func TestExamples_Deliver(t *testing.T) {
 			procs: []proc{{configs: []string{"examples/edge-buffer.yaml", "examples/edge-buffer-upstream.yaml"}, ingest: true}},
 		},
 		{
+			name:  "edge-buffer+upstream-grpc",
+			needs: []string{"receiver/comet", "exporter/comet", "exporter/otlp_grpc", "extension/grpc_reconnect"},
+			procs: []proc{{configs: []string{"examples/edge-buffer.yaml", "examples/edge-buffer-upstream-grpc.yaml"}, ingest: true}},
+		},
+		{
 			name:  "persistent-queue",
 			needs: []string{"extension/comet_storage", "exporter/otlp_http"},
 			procs: []proc{{configs: []string{"examples/persistent-queue.yaml"}, ingest: true}},
@@ -164,7 +182,8 @@ func TestExamples_Deliver(t *testing.T) {
 			bin := collectorBinary(t)
 			backend := startBackend(t)
 			cwd := t.TempDir()
-			env := []string{"COMET_UPSTREAM_ENDPOINT=" + backend.HTTPEndpoint()}
+			env := []string{"COMET_UPSTREAM_ENDPOINT=" + backend.HTTPEndpoint(), "COMET_UPSTREAM_GRPC_ENDPOINT=" + backend.GRPCEndpoint(),
+				"COMET_UPSTREAM_GRPC_INSECURE=true"}
 			var procs []*collector.Process
 			t.Cleanup(func() {
 				for _, p := range procs {
@@ -199,7 +218,7 @@ func TestExamples_Deliver(t *testing.T) {
 				}
 				procs = append(procs, p)
 				ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
-				err = p.WaitHTTPOK(ctx, fmt.Sprintf("http://127.0.0.1:%d/", ports[0]))
+				err = p.WaitHTTPOK(ctx, fmt.Sprintf("http://127.0.0.1:%d/status", ports[0]))
 				cancel()
 				if err != nil {
 					t.Fatal(err)
@@ -238,8 +257,9 @@ func TestExamples_Deliver(t *testing.T) {
 // OTLP endpoints to the given loopback ports: health, metrics, grpc, http.
 func portsOverlay(ports []int, ingest bool) string {
 	s := fmt.Sprintf(`extensions:
-  health_check:
-    endpoint: 127.0.0.1:%d
+  healthcheckv2:
+    http:
+      endpoint: 127.0.0.1:%d
 service:
   telemetry:
     metrics:
