@@ -11,7 +11,6 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/pipeline"
-	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/comet-otel/comet/cometexporter/internal/metadata"
@@ -57,7 +56,7 @@ func (e *cometExporter) start(_ context.Context, host component.Host) error {
 		return describeConflict(err)
 	}
 	e.handle, e.client = h, h.Client()
-	if err := e.registerCallbacks(); err != nil {
+	if err := h.ReportTelemetry(e.set.TelemetrySettings); err != nil {
 		e.telemetry.Shutdown()
 		_ = h.Release()
 		return err
@@ -66,22 +65,6 @@ func (e *cometExporter) start(_ context.Context, host component.Host) error {
 		zap.Int("shards", e.cfg.Shards), zap.String("partition_by", string(e.cfg.PartitionBy)),
 		zap.String("sync", string(e.cfg.Sync.Mode)), zap.Int64("segment_size", e.cfg.effectiveSegmentSize()))
 	return nil
-}
-
-// registerCallbacks reports the directory's disk usage and dropped
-// records. GetStats walks every shard, so it runs only at collection time.
-func (e *cometExporter) registerCallbacks() error {
-	client := e.client
-	return errors.Join(
-		e.telemetry.RegisterCometExporterDiskUsageCallback(func(_ context.Context, o metric.Int64Observer) error {
-			o.Observe(client.GetStats().DiskUsage)
-			return nil
-		}),
-		e.telemetry.RegisterCometExporterDroppedRecordsCallback(func(_ context.Context, o metric.Int64Observer) error {
-			o.Observe(client.GetStats().DroppedUnconsumed)
-			return nil
-		}),
-	)
 }
 
 // shutdown releases the client; the last component using the directory

@@ -192,7 +192,7 @@ func TestExporter_WhenFullReject_IsRetryableAndRecovers(t *testing.T) {
 	assert.Equal(t, int64(1), metricValue(t, tt, "otelcol_comet_exporter_full_rejections"))
 	assert.Equal(t, int64(accepted), metricValue(t, tt, "otelcol_comet_exporter_appended_records"))
 	assert.Equal(t, int64(accepted*40), metricValue(t, tt, "otelcol_comet_exporter_appended_items"))
-	assert.Equal(t, segmentBytes(t, cfg.Directory), metricValue(t, tt, "otelcol_comet_exporter_disk_usage"))
+	assert.Equal(t, segmentBytes(t, cfg.Directory), metricValue(t, tt, "otelcol_comet_log_disk_usage"))
 
 	// A consumer acknowledging everything frees whole segments: the same
 	// request is accepted again.
@@ -245,7 +245,7 @@ func TestExporter_WhenFullDropOldest_KeepsTheNewestWithinBudget(t *testing.T) {
 		require.LessOrEqual(t, segmentBytes(t, cfg.Directory), cfg.Retention.MaxSize+cfg.SegmentSize,
 			"disk never above the budget plus one segment")
 	}
-	dropped := metricValue(t, tt, "otelcol_comet_exporter_dropped_records")
+	dropped := metricValue(t, tt, "otelcol_comet_log_dropped_records")
 	assert.Greater(t, dropped, int64(n/2))
 	assert.Equal(t, int64(0), metricValue(t, tt, "otelcol_comet_exporter_full_rejections"))
 

@@ -100,7 +100,9 @@ func (r *cometReceiver) Start(_ context.Context, host component.Host) error {
 		_ = r.release()
 		return err
 	}
-	if err := r.registerCallbacks(h.Client()); err != nil {
+	// The engine's own telemetry comes from the writer when it is in this
+	// process, from a receiver otherwise.
+	if err := errors.Join(r.registerCallbacks(), h.ReportTelemetry(r.set.TelemetrySettings)); err != nil {
 		_ = r.release()
 		return err
 	}

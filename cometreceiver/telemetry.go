@@ -11,8 +11,6 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
-
-	"github.com/comet-otel/comet/internal/log"
 )
 
 // failureKind is how the next consumer refused a request.
@@ -35,9 +33,9 @@ func (r *cometReceiver) delivered(ctx context.Context, ch chunk) {
 }
 
 // registerCallbacks reports the group's lag, backlog age and time since
-// the last delivery, and the directory's lost records. They read shard
-// ends and record headers, so they run at collection time only.
-func (r *cometReceiver) registerCallbacks(client *log.Client) error {
+// the last delivery. They read shard ends and record headers, so they run
+// at collection time only.
+func (r *cometReceiver) registerCallbacks() error {
 	groupAttrs := metric.WithAttributes(attribute.String("group", r.group), attribute.String("signal", r.signal.String()))
 	return errors.Join(
 		r.telemetry.RegisterCometReceiverLagCallback(func(ctx context.Context, o metric.Int64Observer) error {
@@ -62,11 +60,6 @@ func (r *cometReceiver) registerCallbacks(client *log.Client) error {
 		}),
 		r.telemetry.RegisterCometReceiverTimeSinceLastDeliveryCallback(func(_ context.Context, o metric.Float64Observer) error {
 			o.Observe(time.Since(time.Unix(0, r.lastDelivery.Load())).Seconds(), groupAttrs)
-			return nil
-		}),
-		r.telemetry.RegisterCometReceiverLostRecordsCallback(func(_ context.Context, o metric.Int64Observer) error {
-			st := client.GetStats()
-			o.Observe(st.LostEntries + st.CorruptEntries)
 			return nil
 		}),
 	)

@@ -71,6 +71,16 @@ func (st *counters) noteAppend(n int, b *batch) {
 // It reads every group's offset, so call it at telemetry intervals, not
 // per entry.
 func (c *Client) GetStats() CometStats {
+	out := c.Counters()
+	for _, s := range c.allShards() {
+		out.Groups = append(out.Groups, s.groups.stats()...)
+	}
+	return out
+}
+
+// Counters returns GetStats without Groups: counters and the disk state
+// kept in memory, with no file access.
+func (c *Client) Counters() CometStats {
 	st := &c.stats
 	out := CometStats{
 		TotalEntries:      st.entries.Load(),
@@ -96,7 +106,6 @@ func (c *Client) GetStats() CometStats {
 	for _, s := range c.allShards() {
 		out.ShardCount++
 		out.SegmentCount += int64(len(s.segments()))
-		out.Groups = append(out.Groups, s.groups.stats()...)
 	}
 	return out
 }

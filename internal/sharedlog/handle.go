@@ -31,6 +31,6 @@ func (h *Handle) Directory() string { return h.e.dir }
 // returns its Close error. Later calls do nothing.
 func (h *Handle) Release() error {
 	var err error
-	h.once.Do(func() { err = h.reg.release(h.e) })
+	h.once.Do(func() { err = h.reg.release(h) })
 	return err
 }

@@ -33,6 +33,9 @@ type entry struct {
 	writable bool
 	owner    string // the component that opened it, for error messages
 	refs     int
+	// telemetry is the engine telemetry of the directory, once a
+	// component reports it.
+	telemetry engineTelemetry
 }
 
 var defaultRegistry = NewRegistry()
@@ -103,10 +106,12 @@ func (r *Registry) OpenReader(dir string, logger *zap.Logger, owner string) (*Ha
 	return &Handle{reg: r, e: e}, nil
 }
 
-// release drops one reference and closes the client with the last one.
-func (r *Registry) release(e *entry) error {
+// release drops h's reference and closes the client with the last one.
+func (r *Registry) release(h *Handle) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	e := h.e
+	e.stopTelemetry(h)
 	e.refs--
 	if e.refs > 0 {
 		return nil

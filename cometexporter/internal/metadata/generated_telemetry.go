@@ -3,12 +3,10 @@
 package metadata
 
 import (
-	"context"
 	"errors"
 	"sync"
 
 	"go.opentelemetry.io/otel/metric"
-	"go.opentelemetry.io/otel/metric/embedded"
 	"go.opentelemetry.io/otel/trace"
 
 	"go.opentelemetry.io/collector/component"
@@ -31,8 +29,6 @@ type TelemetryBuilder struct {
 	CometExporterAppendedBytes   metric.Int64Counter
 	CometExporterAppendedItems   metric.Int64Counter
 	CometExporterAppendedRecords metric.Int64Counter
-	CometExporterDiskUsage       metric.Int64ObservableGauge
-	CometExporterDroppedRecords  metric.Int64ObservableCounter
 	CometExporterFullRejections  metric.Int64Counter
 }
 
@@ -45,46 +41,6 @@ type telemetryBuilderOptionFunc func(mb *TelemetryBuilder)
 
 func (tbof telemetryBuilderOptionFunc) apply(mb *TelemetryBuilder) {
 	tbof(mb)
-}
-
-// RegisterCometExporterDiskUsageCallback sets callback for observable CometExporterDiskUsage metric.
-func (builder *TelemetryBuilder) RegisterCometExporterDiskUsageCallback(cb metric.Int64Callback) error {
-	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
-		cb(ctx, &observerInt64{inst: builder.CometExporterDiskUsage, obs: o})
-		return nil
-	}, builder.CometExporterDiskUsage)
-	if err != nil {
-		return err
-	}
-	builder.mu.Lock()
-	defer builder.mu.Unlock()
-	builder.registrations = append(builder.registrations, reg)
-	return nil
-}
-
-// RegisterCometExporterDroppedRecordsCallback sets callback for observable CometExporterDroppedRecords metric.
-func (builder *TelemetryBuilder) RegisterCometExporterDroppedRecordsCallback(cb metric.Int64Callback) error {
-	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
-		cb(ctx, &observerInt64{inst: builder.CometExporterDroppedRecords, obs: o})
-		return nil
-	}, builder.CometExporterDroppedRecords)
-	if err != nil {
-		return err
-	}
-	builder.mu.Lock()
-	defer builder.mu.Unlock()
-	builder.registrations = append(builder.registrations, reg)
-	return nil
-}
-
-type observerInt64 struct {
-	embedded.Int64Observer
-	inst metric.Int64Observable
-	obs  metric.Observer
-}
-
-func (oi *observerInt64) Observe(value int64, opts ...metric.ObserveOption) {
-	oi.obs.ObserveInt64(oi.inst, value, opts...)
 }
 
 // Shutdown unregister all registered callbacks for async instruments.
@@ -120,18 +76,6 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	builder.CometExporterAppendedRecords, err = builder.meter.Int64Counter(
 		"otelcol_comet_exporter_appended_records",
 		metric.WithDescription("Records appended to the log. A request is one record per shard it was partitioned to, more when it was split to fit max_record_size. [Development]"),
-		metric.WithUnit("{records}"),
-	)
-	errs = errors.Join(errs, err)
-	builder.CometExporterDiskUsage, err = builder.meter.Int64ObservableGauge(
-		"otelcol_comet_exporter_disk_usage",
-		metric.WithDescription("Bytes of segment files in the directory. [Development]"),
-		metric.WithUnit("By"),
-	)
-	errs = errors.Join(errs, err)
-	builder.CometExporterDroppedRecords, err = builder.meter.Int64ObservableCounter(
-		"otelcol_comet_exporter_dropped_records",
-		metric.WithDescription("Records of the directory deleted before every consumer group acknowledged them (when_full drop_oldest, or retention force_delete_after). [Development]"),
 		metric.WithUnit("{records}"),
 	)
 	errs = errors.Join(errs, err)

@@ -33,7 +33,6 @@ type TelemetryBuilder struct {
 	CometReceiverDeliveredRequests     metric.Int64Counter
 	CometReceiverDeliveryFailures      metric.Int64Counter
 	CometReceiverLag                   metric.Int64ObservableGauge
-	CometReceiverLostRecords           metric.Int64ObservableCounter
 	CometReceiverSkippedRecords        metric.Int64Counter
 	CometReceiverTimeSinceLastDelivery metric.Float64ObservableGauge
 }
@@ -70,21 +69,6 @@ func (builder *TelemetryBuilder) RegisterCometReceiverLagCallback(cb metric.Int6
 		cb(ctx, &observerInt64{inst: builder.CometReceiverLag, obs: o})
 		return nil
 	}, builder.CometReceiverLag)
-	if err != nil {
-		return err
-	}
-	builder.mu.Lock()
-	defer builder.mu.Unlock()
-	builder.registrations = append(builder.registrations, reg)
-	return nil
-}
-
-// RegisterCometReceiverLostRecordsCallback sets callback for observable CometReceiverLostRecords metric.
-func (builder *TelemetryBuilder) RegisterCometReceiverLostRecordsCallback(cb metric.Int64Callback) error {
-	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
-		cb(ctx, &observerInt64{inst: builder.CometReceiverLostRecords, obs: o})
-		return nil
-	}, builder.CometReceiverLostRecords)
 	if err != nil {
 		return err
 	}
@@ -174,12 +158,6 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	builder.CometReceiverLag, err = builder.meter.Int64ObservableGauge(
 		"otelcol_comet_receiver_lag",
 		metric.WithDescription("Records appended and not yet acknowledged by the receiver's consumer group, summed over the shards of its signal. [Development]"),
-		metric.WithUnit("{records}"),
-	)
-	errs = errors.Join(errs, err)
-	builder.CometReceiverLostRecords, err = builder.meter.Int64ObservableCounter(
-		"otelcol_comet_receiver_lost_records",
-		metric.WithDescription("Records of the directory skipped by the engine, never delivered - damaged on disk (checksum mismatch) or deleted by retention before a consumer of this process read them. Counted for the whole directory since it was opened. [Development]"),
 		metric.WithUnit("{records}"),
 	)
 	errs = errors.Join(errs, err)
