@@ -138,6 +138,12 @@ type CompressionConfig struct {
 	Type CompressionType `mapstructure:"type"`
 	// MinSize is the smallest record, in bytes, that is compressed.
 	MinSize int `mapstructure:"min_size"`
+	// BacklogThreshold: records appended while every consumer group of the
+	// shard in this collector is less than this many bytes behind are
+	// stored uncompressed; they are read back within moments. Capped at a
+	// quarter of a shard's share of retention::max_size. 0: compress
+	// whatever the backlog.
+	BacklogThreshold int64 `mapstructure:"backlog_threshold"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -228,6 +234,9 @@ func (c *CompressionConfig) validate() error {
 	}
 	if c.MinSize < 0 {
 		errs = append(errs, fmt.Errorf("compression::min_size: must not be negative, got %d", c.MinSize))
+	}
+	if c.BacklogThreshold < 0 {
+		errs = append(errs, fmt.Errorf("compression::backlog_threshold: must not be negative, got %d", c.BacklogThreshold))
 	}
 	return errors.Join(errs...)
 }

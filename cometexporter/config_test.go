@@ -45,7 +45,7 @@ func TestLoadConfig(t *testing.T) {
 				Sync:          SyncConfig{Mode: SyncInterval, Interval: time.Second, MaxPending: 10000},
 				Retention:     RetentionConfig{MaxSize: 1 << 30, DeleteConsumed: true, CleanupInterval: 30 * time.Second},
 				WhenFull:      WhenFullBlock,
-				Compression:   CompressionConfig{Type: CompressionZstd, MinSize: 4096},
+				Compression:   CompressionConfig{Type: CompressionZstd, MinSize: 4096, BacklogThreshold: 1 << 20},
 			},
 		},
 		{
@@ -99,6 +99,7 @@ func TestConfig_Validate_NamesTheKey(t *testing.T) {
 			`when_full: must be block, reject or drop_oldest, got "explode"`,
 			`compression::type: must be none or zstd, got "gzip"`,
 			"compression::min_size: must not be negative",
+			"compression::backlog_threshold: must not be negative, got -1",
 			"timeout: must not be negative",
 		}},
 		{name: "interval_without_period", want: []string{"sync::interval: must be positive under mode interval"}},
@@ -159,7 +160,11 @@ func TestConfig_EngineConfig(t *testing.T) {
 	assert.Equal(t, log.DurabilityConfig{Mode: log.SyncInterval, Interval: time.Second, MaxPendingEntries: 10000}, dc.Durability)
 	assert.Equal(t, log.FullBlock, dc.Retention.WhenFull)
 	assert.True(t, dc.Retention.DeleteConsumed)
-	assert.Equal(t, log.CompressionConfig{Codec: log.CodecZstd, MinCompressSize: 4096}, dc.Compression)
+	assert.Equal(t, log.CompressionConfig{Codec: log.CodecZstd, MinCompressSize: 4096, BacklogThreshold: 1 << 20}, dc.Compression)
+
+	def.Retention.MaxSize = 8 << 20
+	assert.Equal(t, int64(128<<10), def.engineConfig(nil).Compression.BacklogThreshold,
+		"a small budget (8 MiB over 16 shards) caps the uncompressed backlog at a quarter of a shard's share")
 }
 
 func TestConfigKeys_NameExposedEngineSettings(t *testing.T) {

@@ -53,8 +53,23 @@ func (cfg *Config) engineConfig(logger *zap.Logger) log.CometConfig {
 	ec.Retention.DeleteConsumed = cfg.Retention.DeleteConsumed
 	ec.Retention.CleanupInterval = cfg.Retention.CleanupInterval
 	ec.Retention.WhenFull = fullPolicies[cfg.WhenFull]
-	ec.Compression = log.CompressionConfig{Codec: codecs[cfg.Compression.Type], MinCompressSize: cfg.Compression.MinSize}
+	ec.Compression = log.CompressionConfig{
+		Codec:            codecs[cfg.Compression.Type],
+		MinCompressSize:  cfg.Compression.MinSize,
+		BacklogThreshold: cfg.effectiveBacklogThreshold(),
+	}
 	return ec
+}
+
+// effectiveBacklogThreshold caps compression::backlog_threshold at a
+// quarter of a shard's share of the budget, so that a small budget fills
+// with compressed records, not raw ones.
+func (cfg *Config) effectiveBacklogThreshold() int64 {
+	t := cfg.Compression.BacklogThreshold
+	if cfg.Retention.MaxSize > 0 {
+		t = min(t, cfg.Retention.MaxSize/int64(4*cfg.Shards))
+	}
+	return t
 }
 
 var (
@@ -83,4 +98,5 @@ var configKeys = map[string]string{
 	"Retention.WhenFull":           "when_full",
 	"Compression.Codec":            "compression::type",
 	"Compression.MinCompressSize":  "compression::min_size",
+	"Compression.BacklogThreshold": "compression::backlog_threshold",
 }

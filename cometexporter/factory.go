@@ -60,7 +60,10 @@ func createDefaultConfig() component.Config {
 		WhenFull: WhenFullBlock,
 		// OTLP protobuf compresses several-fold; small requests are not
 		// worth the CPU.
-		Compression: CompressionConfig{Type: CompressionZstd, MinSize: 4096},
+		// Records a receiver in this collector reads back within moments
+		// stay uncompressed (they cost CPU twice for nothing); once 1 MiB
+		// waits on a shard, the backlog is compressed.
+		Compression: CompressionConfig{Type: CompressionZstd, MinSize: 4096, BacklogThreshold: 1 << 20},
 		// No timeout of our own: an append is bounded by the disk, and a
 		// wait under when_full block by the caller's deadline.
 		Timeout: 0,

@@ -44,6 +44,13 @@ type CompressionConfig struct {
 	// MinCompressSize is the smallest entry, in bytes, that is compressed.
 	// Smaller entries are stored raw.
 	MinCompressSize int
+	// BacklogThreshold, when positive, stores entries raw while every
+	// consumer group of the shard (loaded in this process) is within this
+	// many bytes of its end: they are read back from the page cache within
+	// moments and deleted, so compressing them would only cost CPU. Once a
+	// backlog builds (no group, a slow or stopped consumer), entries are
+	// compressed again. 0: compress whatever the backlog.
+	BacklogThreshold int64
 }
 
 // IndexingConfig controls the sparse index kept per segment.
@@ -225,6 +232,8 @@ func (c *CometConfig) validate() error {
 		return fmt.Errorf("Compression.Codec: unknown codec %d", c.Compression.Codec)
 	case c.Compression.MinCompressSize < 0:
 		return fmt.Errorf("Compression.MinCompressSize must not be negative, got %d", c.Compression.MinCompressSize)
+	case c.Compression.BacklogThreshold < 0:
+		return fmt.Errorf("Compression.BacklogThreshold must not be negative, got %d", c.Compression.BacklogThreshold)
 	case c.Indexing.BoundaryInterval < 1:
 		return fmt.Errorf("Indexing.BoundaryInterval must be at least 1, got %d", c.Indexing.BoundaryInterval)
 	case c.Indexing.MaxIndexEntries < 2:

@@ -194,7 +194,7 @@ func (s *shard) appendWith(ctx context.Context, entries [][]byte, written onWrit
 				ErrEntryTooLarge, i, s.name, len(e), c.cfg.Storage.MaxEntrySize)
 		}
 	}
-	b := encodeBatch(entries, time.Now().UnixNano(), &c.cfg.Compression)
+	b := encodeBatch(entries, time.Now().UnixNano(), s.compression(entries))
 	defer b.free()
 	if err := c.admit(ctx, s, int64(len(b.buf))); err != nil {
 		return 0, err
