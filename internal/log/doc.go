@@ -47,7 +47,9 @@
 // Compression is read from the flags, never guessed from the payload: an
 // entry that happens to start with the zstd magic bytes is stored raw and
 // read back unchanged. An entry is compressed only when it is at least
-// CompressionConfig.MinCompressSize bytes and compression saves 10% or more.
+// CompressionConfig.MinCompressSize bytes and compression saves 10% or more,
+// and, with CompressionConfig.BacklogThreshold, only while the slowest
+// consumer group loaded in this process is that far behind on the shard.
 // An entry's number is its segment's first entry (from the file name) plus
 // its position among the segment's records; records carry no number, so a
 // damaged record still occupies its number and the entries after it keep
