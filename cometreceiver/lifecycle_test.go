@@ -12,9 +12,10 @@ const lifecycleDirectory = "/tmp/comet-receiver-lifecycle-test"
 
 // runTestMainHooks runs before the package's tests (metadata.yaml
 // tests::goleak::setup): a re-executed test binary becomes the child
-// process it was started as, and the lifecycle tests start from an empty
+// process it was started as (a writer, or a drain to kill), and the lifecycle tests start from an empty
 // directory.
 func runTestMainHooks() {
 	runChildIfRequested()
+	runReaderChildIfRequested()
 	_ = os.RemoveAll(lifecycleDirectory)
 }
