@@ -254,3 +254,29 @@ func metricFloat(t *testing.T, tt *componenttest.Telemetry, name string, attrs .
 	t.Fatalf("metric %s has no point with %v", name, attrs)
 	return 0
 }
+
+// TestDelivery_FlappingBackendDoesNotFloodTheLog: a backend that refuses
+// every other request causes many brief outages; the log gets the first
+// one's WARN and INFO, and the others are only counted.
+func TestDelivery_FlappingBackendDoesNotFloodTheLog(t *testing.T) {
+	dir := t.TempDir()
+	writeLogs(t, dir, 400)
+	var calls atomic.Int64
+	sink := newSeqSink()
+	sink.consume = func(context.Context, plog.Logs) error {
+		if calls.Add(1)%2 == 0 {
+			return errors.New("503 Service Unavailable")
+		}
+		return nil
+	}
+	core, logs := observer.New(zapcore.InfoLevel)
+	set := receiverSettings()
+	set.Logger = zap.New(core)
+	cfg := receiverConfig(dir)
+	cfg.Batch.MaxItems = 4 // many requests, so many flaps
+	startLogsReceiver(t, set, cfg, sink)
+	eventually(t, 20*time.Second, func() bool { return sink.distinct() == 400 }, "everything delivered despite the flapping")
+	assert.Greater(t, calls.Load(), int64(20), "the backend flapped many times")
+	assert.Equal(t, 1, logs.FilterMessage("Delivery to the next consumer is failing; records stay on disk and are probed for, one request at a time").Len())
+	assert.Equal(t, 1, logs.FilterMessage("Delivery to the next consumer resumed").Len())
+}

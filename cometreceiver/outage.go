@@ -13,58 +13,111 @@ import (
 	"github.com/comet-otel/comet/internal/health"
 )
 
-// summaryEvery is how often an ongoing outage is summarised in the log.
-const summaryEvery = time.Minute
+const (
+	// summaryEvery is how often an ongoing outage is summarised in the log.
+	summaryEvery = time.Minute
+	// followUpWindow and followUpQuiet keep a flapping backend from
+	// flooding the log: an outage that starts within followUpWindow of the
+	// previous one's end is logged only once it has lasted followUpQuiet;
+	// shorter ones are counted and reported with the next log line.
+	followUpWindow = time.Minute
+	followUpQuiet  = 5 * time.Second
+)
 
 // outageReporter tells the operator about outages of the next consumer:
 // one WARN when delivery starts failing, a summary every summaryEvery
-// while it lasts, one INFO when it resumes; and the component status
-// (recoverable error, then OK) for the health check.
+// while it lasts, one INFO when it resumes (brief interruptions of a
+// flapping backend are counted instead, see followUpWindow); and the
+// component status (recoverable error, then OK) for the health check.
 type outageReporter struct {
 	r      *cometReceiver
 	health health.Reporter
 
 	mu          sync.Mutex
-	lastSummary time.Time
+	logged      bool      // the current outage has been logged
+	lastSummary time.Time // of the current outage
+	lastEnd     time.Time // of the previous outage
+	brief       int       // brief interruptions not logged yet
 }
 
 func (o *outageReporter) outageStarted(out outage) {
 	o.mu.Lock()
+	followUp := !o.lastEnd.IsZero() && time.Since(o.lastEnd) < followUpWindow
+	o.logged = !followUp
 	o.lastSummary = time.Now()
 	o.mu.Unlock()
-	records, oldest := o.r.backlog()
-	o.r.set.Logger.Warn("Delivery to the next consumer is failing; records stay on disk and are probed for, one request at a time",
-		append(o.backlogFields(records, oldest),
-			zap.Duration("first_probe_in", o.r.cfg.RetryOnFailure.InitialInterval),
-			zap.Error(out.lastErr))...)
+	if !followUp {
+		o.logStart(out)
+	}
 	o.health.Recoverable(out.lastErr)
 }
 
 func (o *outageReporter) outageContinues(out outage) {
 	o.mu.Lock()
-	due := time.Since(o.lastSummary) >= summaryEvery
-	if due {
+	start := !o.logged && time.Since(out.since) >= followUpQuiet
+	summary := o.logged && time.Since(o.lastSummary) >= summaryEvery
+	if start {
+		o.logged = true
+	}
+	if start || summary {
 		o.lastSummary = time.Now()
 	}
 	o.mu.Unlock()
-	if !due {
-		return
+	switch {
+	case start:
+		o.logStart(out)
+	case summary:
+		records, oldest := o.r.backlog()
+		o.r.set.Logger.Warn("Delivery to the next consumer is still failing",
+			append(o.backlogFields(records, oldest),
+				zap.Duration("down_for", time.Since(out.since).Round(time.Second)),
+				zap.Int("failed_requests", out.failures),
+				zap.Error(out.lastErr))...)
 	}
-	records, oldest := o.r.backlog()
-	o.r.set.Logger.Warn("Delivery to the next consumer is still failing",
-		append(o.backlogFields(records, oldest),
-			zap.Duration("down_for", time.Since(out.since).Round(time.Second)),
-			zap.Int("failed_requests", out.failures),
-			zap.Error(out.lastErr))...)
 }
 
 func (o *outageReporter) outageEnded(out outage) {
-	records, oldest := o.r.backlog()
-	o.r.set.Logger.Info("Delivery to the next consumer resumed",
-		append(o.backlogFields(records, oldest),
+	o.mu.Lock()
+	o.lastEnd = time.Now()
+	logged := o.logged
+	brief := 0
+	if logged {
+		brief, o.brief = o.brief, 0
+	} else {
+		o.brief++
+	}
+	o.mu.Unlock()
+	if logged {
+		records, oldest := o.r.backlog()
+		fields := append(o.backlogFields(records, oldest),
 			zap.Duration("down_for", time.Since(out.since).Round(time.Millisecond)),
-			zap.Int("failed_requests", out.failures))...)
+			zap.Int("failed_requests", out.failures))
+		if brief > 0 {
+			fields = append(fields, zap.Int("brief_interruptions_before", brief))
+		}
+		o.r.set.Logger.Info("Delivery to the next consumer resumed", fields...)
+	}
 	o.health.OK()
+}
+
+// logStart logs the WARN of an outage, with the brief interruptions that
+// were not logged before it.
+func (o *outageReporter) logStart(out outage) {
+	o.mu.Lock()
+	brief := o.brief
+	o.brief = 0
+	o.mu.Unlock()
+	records, oldest := o.r.backlog()
+	fields := append(o.backlogFields(records, oldest),
+		zap.Duration("next_probe_within", o.r.cfg.RetryOnFailure.MaxInterval),
+		zap.Error(out.lastErr))
+	if d := time.Since(out.since); d >= time.Second {
+		fields = append(fields, zap.Duration("down_for", d.Round(time.Second)))
+	}
+	if brief > 0 {
+		fields = append(fields, zap.Int("brief_interruptions_before", brief))
+	}
+	o.r.set.Logger.Warn("Delivery to the next consumer is failing; records stay on disk and are probed for, one request at a time", fields...)
 }
 
 func (o *outageReporter) backlogFields(records int64, oldest time.Time) []zap.Field {
