@@ -42,6 +42,7 @@ var comparedSettings = []struct {
 }{
 	{"Compression.Codec", func(c *log.CometConfig) any { return c.Compression.Codec }},
 	{"Compression.MinCompressSize", func(c *log.CometConfig) any { return c.Compression.MinCompressSize }},
+	{"Compression.BacklogThreshold", func(c *log.CometConfig) any { return c.Compression.BacklogThreshold }},
 	{"Indexing.BoundaryInterval", func(c *log.CometConfig) any { return c.Indexing.BoundaryInterval }},
 	{"Indexing.MaxIndexEntries", func(c *log.CometConfig) any { return c.Indexing.MaxIndexEntries }},
 	{"Storage.MaxFileSize", func(c *log.CometConfig) any { return c.Storage.MaxFileSize }},

@@ -344,9 +344,9 @@ func diskBudget(t *testing.T, policy string, sc scale) {
 			maxDisk, maxDeleted, sc.BudgetBytes, segment)
 	}
 	saw := gs.CodesString()
-	dropped, hasDropMetric := m["otelcol_comet_exporter_dropped_records"]
+	dropped, hasDropMetric := m["otelcol_comet_log_dropped_records"]
 	if !hasDropMetric {
-		t.Errorf("the collector exports no otelcol_comet_exporter_dropped_records")
+		t.Errorf("the collector exports no otelcol_comet_log_dropped_records")
 	}
 	if policy != "drop_oldest" && dropped != 0 {
 		t.Errorf("%s: %v records counted as dropped", policy, dropped)
