@@ -48,6 +48,21 @@ func (c *Client) Streams() ([]string, error) {
 	return names, nil
 }
 
+// StreamsOnDisk returns the names of the streams whose shard directories
+// are in dir, sorted, without opening them or reading any segment: a
+// cheap test of whether dir is a data directory.
+func StreamsOnDisk(dir string) ([]string, error) {
+	keys, err := shardDirsOnDisk(dir)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(keys))
+	for i, k := range keys {
+		names[i] = k.name()
+	}
+	return names, nil
+}
+
 // ScanRecords calls fn with every readable entry of the stream from entry
 // number from on, in order, with its location and append time. Damaged
 // records are skipped (logged and counted once per place, as for

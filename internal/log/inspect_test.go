@@ -175,6 +175,14 @@ func TestClient_Streams_ListsWhatIsOnDisk(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"a:v2:shard:0000", "a:v2:shard:0010", "b:v1:shard:0001"}, names,
 		"a read-only client finds streams created after it opened")
+	onDisk, err := StreamsOnDisk(dir)
+	require.NoError(t, err)
+	require.Equal(t, names, onDisk)
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "not a namespace", "v1", "shard-0001"), 0o700))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "c", "v1", "shard-x"), 0o700))
+	onDisk, err = StreamsOnDisk(dir)
+	require.NoError(t, err)
+	require.Equal(t, names, onDisk, "directories that are not the engine's are ignored")
 }
 
 // damagedDirectory writes a log with sealed segments, indexes and
