@@ -43,7 +43,7 @@ type dirReport struct {
 
 type writerReport struct {
 	LockFile string `json:"lock_file"`
-	Held     string `json:"held"` // "held", "free" or "unknown" (only Linux can tell without taking the lock)
+	Held     string `json:"held"` // "held", "free" or "unknown" (Linux and Windows tell without taking the lock)
 	PID      int    `json:"pid"`  // the process that last took the lock; 0 if none
 }
 

@@ -16,7 +16,7 @@ type LockHeld int
 
 const (
 	// LockUnknown: the platform offers no way to tell without taking the
-	// lock (everywhere but Linux).
+	// lock (everywhere but Linux and Windows).
 	LockUnknown LockHeld = iota
 	// LockFree: no process holds the lock.
 	LockFree
@@ -48,15 +48,20 @@ type LockState struct {
 }
 
 // InspectLock reports the state of dir's writer lock. It only reads: the
-// lock file and, on Linux, /proc/locks.
+// lock file and, on Linux, /proc/locks. On Windows the lock covers the
+// file's first byte, so a lock file that cannot be read because of it is
+// held (and its PID cannot be read), and one that can be read is free.
 func InspectLock(dir string) (LockState, error) {
 	st := LockState{Path: filepath.Join(dir, lockFileName)}
 	b, err := os.ReadFile(st.Path)
-	if errors.Is(err, os.ErrNotExist) {
+	switch {
+	case errors.Is(err, os.ErrNotExist):
 		st.Held = LockFree
 		return st, nil
-	}
-	if err != nil {
+	case err != nil && lockedAgainstReading(err):
+		st.Exists, st.Held = true, LockTaken
+		return st, nil
+	case err != nil:
 		return st, err
 	}
 	st.Exists = true

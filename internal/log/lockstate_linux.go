@@ -12,6 +12,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// lockedAgainstReading: flock does not stop reads.
+func lockedAgainstReading(error) bool { return false }
+
 // lockHeld looks the lock file up in /proc/locks, which lists every file
 // lock of the system by device and inode ("1: FLOCK ADVISORY WRITE 1234
 // fe:00:9978193 0 EOF"; lines with "->" are waiters, not holders).
