@@ -63,7 +63,19 @@ func usageErrorf(fs *flag.FlagSet, format string, args ...any) error {
 // optional unit: 1048576, 512KiB, 8MiB, 1GiB, 1GB.
 type byteSize int64
 
-func (b *byteSize) String() string { return strconv.FormatInt(int64(*b), 10) }
+// String writes the size with the largest binary unit that divides it.
+func (b *byteSize) String() string {
+	v := int64(*b)
+	for _, u := range []struct {
+		suffix string
+		factor int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if v != 0 && v%u.factor == 0 {
+			return strconv.FormatInt(v/u.factor, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(v, 10)
+}
 
 func (b *byteSize) Set(s string) error {
 	v, err := parseByteSize(s)

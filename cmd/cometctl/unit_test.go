@@ -49,6 +49,10 @@ func TestParseByteSize(t *testing.T) {
 		require.NoError(t, err, in)
 		require.Equal(t, want, got, in)
 	}
+	for v, want := range map[int64]string{0: "0", 8 << 20: "8MiB", 1536: "1536", 3 << 30: "3GiB", 512 << 10: "512KiB"} {
+		b := byteSize(v)
+		require.Equal(t, want, b.String())
+	}
 	for _, in := range []string{"", "-1", "1.5GiB", "lots", "9999999999TiB", "MiB"} {
 		_, err := parseByteSize(in)
 		require.Error(t, err, in)
