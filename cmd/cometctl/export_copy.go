@@ -50,7 +50,7 @@ func copyRecords(ctx context.Context, c *log.Client, plans []shardPlan, o *expor
 		}
 	}
 	prog := newProgress(out.stderr, o.quiet)
-	var read int64
+	var merged int64 // records taken from the shards, in or out of the time window
 	for h.Len() > 0 && (o.limit == 0 || res.records < o.limit) {
 		if err := ctx.Err(); err != nil {
 			return res, err
@@ -59,7 +59,7 @@ func copyRecords(ctx context.Context, c *log.Client, plans []shardPlan, o *expor
 		if err := res.write(cur.plan.stream, cur.head, o, w, out); err != nil {
 			return res, err
 		}
-		read++
+		merged++
 		if cur.advance() {
 			heap.Fix(h, 0)
 		} else {
@@ -69,7 +69,7 @@ func copyRecords(ctx context.Context, c *log.Client, plans []shardPlan, o *expor
 			}
 		}
 		prog.update(func() string {
-			return fmt.Sprintf("export: %d of %d entries read (%.0f%%), %d records and %s written", read, total, 100*float64(read)/float64(max(total, 1)), res.records, humanBytes(res.bytes))
+			return fmt.Sprintf("export: %d of %d entries read (%.0f%%), %d records and %s written", merged, total, 100*float64(merged)/float64(max(total, 1)), res.records, humanBytes(res.bytes))
 		})
 	}
 	for _, cur := range cursors {

@@ -60,19 +60,22 @@ func TestReadOnlyCommands_ChangeNoByte(t *testing.T) {
 }
 
 // appendLogs appends log requests as the exporter does, one record each,
-// round robin over 4 shards, until stop is closed; it returns how many.
-func appendLogs(t *testing.T, w *log.Client, first int, stop <-chan struct{}) int {
-	n := 0
-	for ; ; n++ {
+// round robin over 4 shards, until stop is closed or an append fails; it
+// returns how many it appended.
+func appendLogs(w *log.Client, first int, stop <-chan struct{}) (int, error) {
+	for n := 0; ; n++ {
 		select {
 		case <-stop:
-			return n
+			return n, nil
 		default:
 		}
 		b, err := (&plog.ProtoMarshaler{}).MarshalLogs(makeLogs(first+n, 1, 500))
-		require.NoError(t, err)
-		_, err = w.Append(context.Background(), log.ShardStreamName("logs", "v1", uint32(n%4)), [][]byte{b})
-		require.NoError(t, err)
+		if err == nil {
+			_, err = w.Append(context.Background(), log.ShardStreamName("logs", "v1", uint32(n%4)), [][]byte{b})
+		}
+		if err != nil {
+			return n, err
+		}
 	}
 }
 
@@ -85,10 +88,13 @@ func TestLiveWriter_ReadOnlyCommandsWorkWhileItAppends(t *testing.T) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	var appended atomic.Int64
+	var appendErr error
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		appended.Store(int64(appendLogs(t, w, 40, stop)))
+		n, err := appendLogs(w, 40, stop)
+		appended.Store(int64(n))
+		appendErr = err
 	}()
 
 	last := 40
@@ -108,6 +114,7 @@ func TestLiveWriter_ReadOnlyCommandsWorkWhileItAppends(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
+	require.NoError(t, appendErr)
 	require.NoError(t, w.Close())
 	total := 40 + int(appended.Load())
 	t.Logf("the writer appended %d requests while the commands ran", appended.Load())
