@@ -176,4 +176,11 @@
 // lock that the kernel releases if the process dies, and a second writer
 // gets ErrLocked naming the holder's PID. Consumers in other processes open
 // the directory with ConcurrencyConfig.ReadOnly.
+//
+// Tools inspect a directory without changing a byte of it, whether or not
+// a writer runs: a ReadOnly client's Streams, Segments, Len, Scan,
+// ScanRecords and GroupPositions open files for reading only (a ReadOnly
+// Consumer does write: its group's offset files); InspectLock tells
+// whether the writer lock is held without taking it; VerifyDirectory
+// reads every record, index and offset file without a Client.
 package log // import "github.com/comet-otel/comet/internal/log"

@@ -36,6 +36,9 @@ type cursor struct {
 
 	track bool       // record the location of each decoded message in locs
 	locs  []Location // (for Scan)
+
+	trackTimes bool    // record the append time of each decoded message in times
+	times      []int64 // (for ScanRecords)
 }
 
 // hold takes seg's read handle, releasing any other the cursor holds.
@@ -311,6 +314,9 @@ func (cur *cursor) decode(buf []byte, q *quota, out []StreamMessage) []StreamMes
 		out = append(out, StreamMessage{Stream: s.name, ID: id, Data: payload})
 		if cur.track {
 			cur.locs = append(cur.locs, Location{ID: id, Segment: cur.seg.base, Offset: cur.pos, Size: int64(size)})
+		}
+		if cur.trackTimes {
+			cur.times = append(cur.times, hdr.ts)
 		}
 		off += size
 		cur.pos += int64(size)

@@ -1,0 +1,77 @@
+// Copyright The Comet Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package log // import "github.com/comet-otel/comet/internal/log"
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// LockHeld says whether a directory's writer lock is held.
+type LockHeld int
+
+const (
+	// LockUnknown: the platform offers no way to tell without taking the
+	// lock (everywhere but Linux and Windows).
+	LockUnknown LockHeld = iota
+	// LockFree: no process holds the lock.
+	LockFree
+	// LockTaken: a live process holds the lock.
+	LockTaken
+)
+
+// String returns "unknown", "free" or "held".
+func (h LockHeld) String() string {
+	switch h {
+	case LockFree:
+		return "free"
+	case LockTaken:
+		return "held"
+	}
+	return "unknown"
+}
+
+// LockState is what can be told about a directory's writer lock without
+// taking it (taking it, even briefly, could make a collector starting at
+// that moment fail).
+type LockState struct {
+	Path   string // the lock file, DIR/comet.lock
+	Exists bool   // the lock file exists: some writer opened the directory once
+	// PID is the process that last took the lock, as it wrote it in the
+	// file; 0 when the file holds none.
+	PID  int
+	Held LockHeld
+}
+
+// InspectLock reports the state of dir's writer lock. It only reads: the
+// lock file and, on Linux, /proc/locks. On Windows the lock covers the
+// file's first byte, so a lock file that cannot be read because of it is
+// held (and its PID cannot be read), and one that can be read is free.
+func InspectLock(dir string) (LockState, error) {
+	st := LockState{Path: filepath.Join(dir, lockFileName)}
+	b, err := os.ReadFile(st.Path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		st.Held = LockFree
+		return st, nil
+	case err != nil && lockedAgainstReading(err):
+		st.Exists, st.Held = true, LockTaken
+		return st, nil
+	case err != nil:
+		return st, err
+	}
+	st.Exists = true
+	if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
+		st.PID = pid
+	}
+	info, err := os.Stat(st.Path)
+	if err != nil {
+		return st, err
+	}
+	st.Held = lockHeld(info)
+	return st, nil
+}
