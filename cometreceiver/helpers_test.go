@@ -192,14 +192,21 @@ func genLogs(seq, records int) plog.Logs {
 	return ld
 }
 
-// logSeqs returns the seq of each request made by genLogs that ld holds:
-// the receiver merges records, and each request is one resource.
+// logSeqs returns the seq of each request made by genLogs that ld holds,
+// in order: the receiver merges records, and merges equal resources, so
+// requests are found by their first log record ("record=0").
 func logSeqs(ld plog.Logs) []int {
 	var seqs []int
 	for _, rl := range ld.ResourceLogs().All() {
-		body := rl.ScopeLogs().At(0).LogRecords().At(0).Body().Str()
-		n, _ := strconv.Atoi(strings.TrimPrefix(strings.Fields(body)[0], "seq="))
-		seqs = append(seqs, n)
+		for _, sl := range rl.ScopeLogs().All() {
+			for _, lr := range sl.LogRecords().All() {
+				fields := strings.Fields(lr.Body().Str())
+				if len(fields) == 2 && fields[1] == "record=0" {
+					n, _ := strconv.Atoi(strings.TrimPrefix(fields[0], "seq="))
+					seqs = append(seqs, n)
+				}
+			}
+		}
 	}
 	return seqs
 }

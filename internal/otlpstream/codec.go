@@ -43,7 +43,8 @@ type Codec[T any] struct {
 	// not modified.
 	Halve func(d T) (a, b T, ok bool)
 	// MoveAppend moves src's content to the end of dst, leaving src empty
-	// (or read-only). Order is kept.
+	// (or read-only). Order is kept; a resource (and scope) equal to dst's
+	// last one is merged into it rather than repeated.
 	MoveAppend func(dst, src T) error
 
 	// Resources, Resource and CopyResource let a caller regroup a request

@@ -219,6 +219,9 @@ func (f fixture[T]) testMoveAppend(t *testing.T) {
 	want := append(f.ids(dst), f.ids(src)...)
 	require.NoError(t, f.codec.MoveAppend(dst, src))
 	assert.Equal(t, want, f.ids(dst))
+	if f.codec.Signal != Profiles.Signal { // pprofile's MergeTo appends resources as they are
+		assert.Equal(t, 2, f.codec.Resources(dst), "src's first resource equals dst's last one: merged, not repeated")
+	}
 	b, err := f.codec.Marshal(dst)
 	require.NoError(t, err)
 	back, err := f.codec.Unmarshal(b)

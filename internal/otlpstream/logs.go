@@ -25,7 +25,13 @@ var Logs = &Codec[plog.Logs]{
 	Items:     plog.Logs.LogRecordCount,
 	Halve:     halveLogs,
 	MoveAppend: func(dst, src plog.Logs) error {
-		src.ResourceLogs().MoveAndAppendTo(dst.ResourceLogs())
+		coalesce(dst.ResourceLogs(), src.ResourceLogs(),
+			func(a, b plog.ResourceLogs) bool { return sameResource(a.Resource(), b.Resource(), a.SchemaUrl(), b.SchemaUrl()) },
+			func(into, from plog.ResourceLogs) {
+				coalesce(into.ScopeLogs(), from.ScopeLogs(),
+					func(a, b plog.ScopeLogs) bool { return sameScope(a.Scope(), b.Scope(), a.SchemaUrl(), b.SchemaUrl()) },
+					func(into, from plog.ScopeLogs) { from.LogRecords().MoveAndAppendTo(into.LogRecords()) })
+			})
 		return nil
 	},
 	Resources: func(ld plog.Logs) int { return ld.ResourceLogs().Len() },

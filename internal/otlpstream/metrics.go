@@ -25,7 +25,13 @@ var Metrics = &Codec[pmetric.Metrics]{
 	Items:     pmetric.Metrics.DataPointCount,
 	Halve:     halveMetrics,
 	MoveAppend: func(dst, src pmetric.Metrics) error {
-		src.ResourceMetrics().MoveAndAppendTo(dst.ResourceMetrics())
+		coalesce(dst.ResourceMetrics(), src.ResourceMetrics(),
+			func(a, b pmetric.ResourceMetrics) bool { return sameResource(a.Resource(), b.Resource(), a.SchemaUrl(), b.SchemaUrl()) },
+			func(into, from pmetric.ResourceMetrics) {
+				coalesce(into.ScopeMetrics(), from.ScopeMetrics(),
+					func(a, b pmetric.ScopeMetrics) bool { return sameScope(a.Scope(), b.Scope(), a.SchemaUrl(), b.SchemaUrl()) },
+					func(into, from pmetric.ScopeMetrics) { from.Metrics().MoveAndAppendTo(into.Metrics()) })
+			})
 		return nil
 	},
 	Resources: func(md pmetric.Metrics) int { return md.ResourceMetrics().Len() },

@@ -25,7 +25,13 @@ var Traces = &Codec[ptrace.Traces]{
 	Items:     ptrace.Traces.SpanCount,
 	Halve:     halveTraces,
 	MoveAppend: func(dst, src ptrace.Traces) error {
-		src.ResourceSpans().MoveAndAppendTo(dst.ResourceSpans())
+		coalesce(dst.ResourceSpans(), src.ResourceSpans(),
+			func(a, b ptrace.ResourceSpans) bool { return sameResource(a.Resource(), b.Resource(), a.SchemaUrl(), b.SchemaUrl()) },
+			func(into, from ptrace.ResourceSpans) {
+				coalesce(into.ScopeSpans(), from.ScopeSpans(),
+					func(a, b ptrace.ScopeSpans) bool { return sameScope(a.Scope(), b.Scope(), a.SchemaUrl(), b.SchemaUrl()) },
+					func(into, from ptrace.ScopeSpans) { from.Spans().MoveAndAppendTo(into.Spans()) })
+			})
 		return nil
 	},
 	Resources: func(td ptrace.Traces) int { return td.ResourceSpans().Len() },
