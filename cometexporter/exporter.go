@@ -133,7 +133,7 @@ func (s *signalExporter[T]) writePart(ctx context.Context, p part[T]) error {
 	}
 	e.health.OK()
 	e.telemetry.CometExporterAppendedRecords.Add(ctx, int64(len(records)))
-	e.telemetry.CometExporterAppendedItems.Add(ctx, int64(s.codec.Items(p.data)))
+	e.telemetry.CometExporterAppendedItems.Add(ctx, int64(s.codec.Count(p.data)))
 	e.telemetry.CometExporterAppendedBytes.Add(ctx, bytes)
 	return nil
 }

@@ -139,7 +139,7 @@ func itemsOf[T any](t *testing.T, c *otlpstream.Codec[T], reqs []T) []string {
 	walk = func(d T) {
 		a, b, ok := c.Halve(d)
 		if !ok {
-			if c.Items(d) == 1 {
+			if c.Count(d) == 1 {
 				enc, err := c.Marshal(d)
 				require.NoError(t, err)
 				out = append(out, string(enc))

@@ -53,7 +53,7 @@ func (s *signalSink[T]) decode(data []byte) (request, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &signalRequest[T]{sink: s, data: d, count: s.codec.Items(d)}, nil
+	return &signalRequest[T]{sink: s, data: d, count: s.codec.Count(d)}, nil
 }
 
 func (s *signalSink[T]) merge(reqs []request) (request, error) {

@@ -10,12 +10,14 @@ import (
 	"time"
 
 	"github.com/comet-otel/comet/internal/log"
+
+	"github.com/comet-otel/comet/internal/otlpstream"
 )
 
 // exportOptions are export's flags, checked.
 type exportOptions struct {
 	sel      selection
-	sig      *otlpSignal
+	sig      *otlpstream.Converter
 	group    string
 	from, to *time.Time
 	limit    int64

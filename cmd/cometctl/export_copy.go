@@ -94,7 +94,7 @@ func (res *exportResult) write(stream string, r log.Record, o *exportOptions, w 
 			n += m
 		}
 	} else {
-		j, items, derr := o.sig.protoToJSON(r.Data)
+		j, items, derr := o.sig.ProtoToJSON(r.Data)
 		if derr != nil {
 			res.undecodable++
 			out.warnf("skipping %s entry %d (segment log-%016d.comet, offset %d): %v", stream, r.ID.EntryNumber, r.Segment, r.Offset, derr)
@@ -118,7 +118,7 @@ func (res *exportResult) write(stream string, r log.Record, o *exportOptions, w 
 func (res *exportResult) report(o *exportOptions, streams int, out *output) error {
 	what := fmt.Sprintf("%d records", res.records)
 	if o.format == "json" {
-		what += fmt.Sprintf(" (%d %s)", res.items, o.sig.items)
+		what += fmt.Sprintf(" (%d %s)", res.items, o.sig.Items)
 	}
 	dest := o.output
 	if dest == "-" {
@@ -132,7 +132,7 @@ func (res *exportResult) report(o *exportOptions, streams int, out *output) erro
 		out.warnf("entries of the exported range skipped because they could not be read: %d: damaged (the warnings above name file and offset; run cometctl verify), or deleted by retention during the export", res.skipped)
 	}
 	if res.undecodable > 0 {
-		out.warnf("records skipped because they are not OTLP %s requests: %d", o.sig.name, res.undecodable)
+		out.warnf("records skipped because they are not OTLP %s requests: %d", o.sig.Namespace, res.undecodable)
 	}
 	return errDamage
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/comet-otel/comet/internal/log"
+
+	"github.com/comet-otel/comet/internal/otlpstream"
 )
 
 // The comet exporter's defaults, which import applies unless told
@@ -33,7 +35,7 @@ const (
 // importOptions are import's flags, checked.
 type importOptions struct {
 	sel           selection
-	sig           *otlpSignal
+	sig           *otlpstream.Converter
 	format        string
 	shards        int // 0: as many as the namespace has, or defaultShards
 	sync          log.SyncMode
@@ -206,7 +208,7 @@ func importFile(ctx context.Context, dir string, in *input, name string, o *impo
 		return fmt.Errorf("%s: %w; %d records were appended before it", name, err, res.records)
 	}
 	fmt.Fprintf(out.stdout, "cometctl import: appended %d records (%d %s, %s) from %s (%s) to %s of %s\n",
-		res.records, res.items, o.sig.items, humanBytes(res.bytes), name, res.format, app.describe(), dir)
+		res.records, res.items, o.sig.Items, humanBytes(res.bytes), name, res.format, app.describe(), dir)
 	return nil
 }
 

@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/comet-otel/comet/internal/otlpstream"
 )
 
 // inputRecord is one request read from an import file.
@@ -36,7 +38,7 @@ const (
 
 // newRecordReader returns a reader of r in format (auto: detected from the
 // first byte) and the format it reads.
-func newRecordReader(r *bufio.Reader, format string, sig *otlpSignal, maxSize int) (recordReader, string, error) {
+func newRecordReader(r *bufio.Reader, format string, sig *otlpstream.Converter, maxSize int) (recordReader, string, error) {
 	if format == formatAuto {
 		format = formatProto
 		b, err := r.Peek(1)
@@ -65,7 +67,7 @@ const maxJSONLine = 1 << 30
 // format); blank lines are skipped.
 type jsonLines struct {
 	r       *bufio.Reader
-	sig     *otlpSignal
+	sig     *otlpstream.Converter
 	maxSize int
 	line    int
 }
@@ -81,12 +83,12 @@ func (j *jsonLines) next() (inputRecord, error) {
 			continue
 		}
 		where := fmt.Sprintf("line %d", j.line)
-		proto, items, err := j.sig.jsonToProto(line)
+		proto, items, err := j.sig.JSONToProto(line)
 		if err != nil {
 			return inputRecord{}, fmt.Errorf("%s: %w", where, err)
 		}
 		if len(proto) == 0 {
-			return inputRecord{}, fmt.Errorf("%s: %w", where, j.sig.emptyError())
+			return inputRecord{}, fmt.Errorf("%s: %w", where, emptyError(j.sig))
 		}
 		if len(proto) > j.maxSize {
 			return inputRecord{}, fmt.Errorf("%s: the request encodes to %d bytes of protobuf, more than --max-record-size (%d); raise it (the receiver delivers it as one request)", where, len(proto), j.maxSize)
@@ -121,7 +123,7 @@ func (j *jsonLines) readLine() ([]byte, error) {
 // format, and what export --format proto writes).
 type protoFrames struct {
 	r       *bufio.Reader
-	sig     *otlpSignal
+	sig     *otlpstream.Converter
 	maxSize int
 	off     int64
 }
@@ -154,9 +156,9 @@ func (p *protoFrames) next() (inputRecord, error) {
 		return inputRecord{}, err
 	}
 	if length == 0 {
-		return inputRecord{}, fmt.Errorf("%s: %w", where, p.sig.emptyError())
+		return inputRecord{}, fmt.Errorf("%s: %w", where, emptyError(p.sig))
 	}
-	items, err := p.sig.checkProto(b)
+	items, err := p.sig.CheckProto(b)
 	if err != nil {
 		return inputRecord{}, fmt.Errorf("%s: %w", where, err)
 	}

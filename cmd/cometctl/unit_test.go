@@ -176,7 +176,7 @@ func FuzzImportReader(f *testing.F) {
 			}
 			require.NotEmpty(t, rec.proto)
 			require.LessOrEqual(t, len(rec.proto), 4096)
-			_, err = sig.checkProto(rec.proto)
+			_, err = sig.CheckProto(rec.proto)
 			require.NoError(t, err, "a request read is one the signal decodes")
 			require.True(t, strings.HasPrefix(rec.where, "line ") || strings.HasPrefix(rec.where, "byte offset "))
 		}

@@ -18,8 +18,9 @@ const Version = "v1"
 type Codec[T any] struct {
 	// Signal names the signal; its String() is the stream namespace.
 	Signal pipeline.Signal
-	// Item names the signal's smallest unit, for messages: "span".
-	Item string
+	// Item and Items name the signal's smallest unit, for messages:
+	// "span", "spans".
+	Item, Items string
 
 	// New returns an empty request.
 	New func() T
@@ -33,9 +34,13 @@ type Codec[T any] struct {
 	MarshalMutates bool
 	// Unmarshal decodes a record's payload.
 	Unmarshal func([]byte) (T, error)
-	// Items counts a request's items (spans, data points, log records,
+	// MarshalJSON and UnmarshalJSON convert a request from and to OTLP
+	// JSON, one request per line as the collector's file exporter writes.
+	MarshalJSON   func(T) ([]byte, error)
+	UnmarshalJSON func([]byte) (T, error)
+	// Count counts a request's items (spans, data points, log records,
 	// profile samples), as the collector's telemetry counts them.
-	Items func(T) int
+	Count func(T) int
 
 	// Halve returns two new requests that together hold d's content, split
 	// at the outermost level with more than one element (resources, then

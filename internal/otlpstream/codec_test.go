@@ -165,6 +165,7 @@ func TestCodecs(t *testing.T) {
 func (f fixture[T]) test(t *testing.T) {
 	t.Run("stream names", f.testNames)
 	t.Run("marshal round trip", f.testRoundTrip)
+	t.Run("JSON round trip through the converter", f.testConverter)
 	t.Run("halve down to single items", f.testHalve)
 	t.Run("move append keeps order", f.testMoveAppend)
 	t.Run("regroup by resource", f.testParts)
@@ -185,13 +186,34 @@ func (f fixture[T]) testRoundTrip(t *testing.T) {
 	back, err := f.codec.Unmarshal(b)
 	require.NoError(t, err)
 	assert.Equal(t, f.ids(d), f.ids(back))
-	assert.Equal(t, 12, f.codec.Items(back))
+	assert.Equal(t, 12, f.codec.Count(back))
 	_, err = f.codec.Unmarshal([]byte{0xff, 0xff, 0xff})
 	assert.Error(t, err, "garbage must not decode")
 }
 
 // testHalve halves recursively and checks that the leaves are single items
 // that, in order, are the original's items; the original is untouched.
+func (f fixture[T]) testConverter(t *testing.T) {
+	conv := Converters()[f.codec.Namespace()]
+	require.NotNil(t, conv)
+	assert.Equal(t, f.codec.Items, conv.Items)
+	record, err := f.codec.Marshal(f.gen(2, 1, 3))
+	require.NoError(t, err)
+	j, items, err := conv.ProtoToJSON(record)
+	require.NoError(t, err)
+	assert.Equal(t, 6, items)
+	back, items, err := conv.JSONToProto(j)
+	require.NoError(t, err)
+	assert.Equal(t, 6, items)
+	d, err := f.codec.Unmarshal(back)
+	require.NoError(t, err)
+	want, err := f.codec.Unmarshal(record)
+	require.NoError(t, err)
+	assert.Equal(t, f.ids(want), f.ids(d), "protobuf -> JSON -> protobuf keeps every item")
+	_, err = conv.CheckProto([]byte{0xff, 0xff, 0xff})
+	assert.ErrorContains(t, err, "not an OTLP "+f.codec.Namespace()+" request in protobuf")
+}
+
 func (f fixture[T]) testHalve(t *testing.T) {
 	d := f.gen(3, 2, 3)
 	want := f.ids(d)
@@ -200,7 +222,7 @@ func (f fixture[T]) testHalve(t *testing.T) {
 	walk = func(x T) {
 		a, b, ok := f.codec.Halve(x)
 		if !ok {
-			require.Equal(t, 1, f.codec.Items(x), "only a single item cannot be halved")
+			require.Equal(t, 1, f.codec.Count(x), "only a single item cannot be halved")
 			leaves = append(leaves, f.ids(x)...)
 			return
 		}

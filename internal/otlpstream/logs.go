@@ -16,17 +16,22 @@ var (
 
 // Logs is the stream contract of logs: items are log records.
 var Logs = &Codec[plog.Logs]{
-	Signal:    pipeline.SignalLogs,
-	Item:      "log record",
-	New:       plog.NewLogs,
-	Marshal:   logsMarshaler.MarshalLogs,
-	Size:      logsMarshaler.LogsSize,
-	Unmarshal: logsUnmarshaler.UnmarshalLogs,
-	Items:     plog.Logs.LogRecordCount,
-	Halve:     halveLogs,
+	Signal:        pipeline.SignalLogs,
+	Item:          "log record",
+	Items:         "log records",
+	New:           plog.NewLogs,
+	Marshal:       logsMarshaler.MarshalLogs,
+	Size:          logsMarshaler.LogsSize,
+	Unmarshal:     logsUnmarshaler.UnmarshalLogs,
+	MarshalJSON:   (&plog.JSONMarshaler{}).MarshalLogs,
+	UnmarshalJSON: (&plog.JSONUnmarshaler{}).UnmarshalLogs,
+	Count:         plog.Logs.LogRecordCount,
+	Halve:         halveLogs,
 	MoveAppend: func(dst, src plog.Logs) error {
 		coalesce(dst.ResourceLogs(), src.ResourceLogs(),
-			func(a, b plog.ResourceLogs) bool { return sameResource(a.Resource(), b.Resource(), a.SchemaUrl(), b.SchemaUrl()) },
+			func(a, b plog.ResourceLogs) bool {
+				return sameResource(a.Resource(), b.Resource(), a.SchemaUrl(), b.SchemaUrl())
+			},
 			func(into, from plog.ResourceLogs) {
 				coalesce(into.ScopeLogs(), from.ScopeLogs(),
 					func(a, b plog.ScopeLogs) bool { return sameScope(a.Scope(), b.Scope(), a.SchemaUrl(), b.SchemaUrl()) },

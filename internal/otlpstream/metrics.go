@@ -16,20 +16,27 @@ var (
 
 // Metrics is the stream contract of metrics: items are data points.
 var Metrics = &Codec[pmetric.Metrics]{
-	Signal:    pipeline.SignalMetrics,
-	Item:      "metric data point",
-	New:       pmetric.NewMetrics,
-	Marshal:   metricsMarshaler.MarshalMetrics,
-	Size:      metricsMarshaler.MetricsSize,
-	Unmarshal: metricsUnmarshaler.UnmarshalMetrics,
-	Items:     pmetric.Metrics.DataPointCount,
-	Halve:     halveMetrics,
+	Signal:        pipeline.SignalMetrics,
+	Item:          "metric data point",
+	Items:         "data points",
+	New:           pmetric.NewMetrics,
+	Marshal:       metricsMarshaler.MarshalMetrics,
+	Size:          metricsMarshaler.MetricsSize,
+	Unmarshal:     metricsUnmarshaler.UnmarshalMetrics,
+	MarshalJSON:   (&pmetric.JSONMarshaler{}).MarshalMetrics,
+	UnmarshalJSON: (&pmetric.JSONUnmarshaler{}).UnmarshalMetrics,
+	Count:         pmetric.Metrics.DataPointCount,
+	Halve:         halveMetrics,
 	MoveAppend: func(dst, src pmetric.Metrics) error {
 		coalesce(dst.ResourceMetrics(), src.ResourceMetrics(),
-			func(a, b pmetric.ResourceMetrics) bool { return sameResource(a.Resource(), b.Resource(), a.SchemaUrl(), b.SchemaUrl()) },
+			func(a, b pmetric.ResourceMetrics) bool {
+				return sameResource(a.Resource(), b.Resource(), a.SchemaUrl(), b.SchemaUrl())
+			},
 			func(into, from pmetric.ResourceMetrics) {
 				coalesce(into.ScopeMetrics(), from.ScopeMetrics(),
-					func(a, b pmetric.ScopeMetrics) bool { return sameScope(a.Scope(), b.Scope(), a.SchemaUrl(), b.SchemaUrl()) },
+					func(a, b pmetric.ScopeMetrics) bool {
+						return sameScope(a.Scope(), b.Scope(), a.SchemaUrl(), b.SchemaUrl())
+					},
 					func(into, from pmetric.ScopeMetrics) { from.Metrics().MoveAndAppendTo(into.Metrics()) })
 			})
 		return nil

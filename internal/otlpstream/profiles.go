@@ -21,13 +21,16 @@ var (
 var Profiles = &Codec[pprofile.Profiles]{
 	Signal:  xpipeline.SignalProfiles,
 	Item:    "profile sample",
+	Items:   "samples",
 	New:     pprofile.NewProfiles,
 	Marshal: profilesMarshaler.MarshalProfiles,
 	// MarshalProfiles turns strings into dictionary references in place.
 	MarshalMutates: true,
 	Size:           profilesMarshaler.ProfilesSize,
 	Unmarshal:      profilesUnmarshaler.UnmarshalProfiles,
-	Items:          pprofile.Profiles.SampleCount,
+	MarshalJSON:    (&pprofile.JSONMarshaler{}).MarshalProfiles,
+	UnmarshalJSON:  (&pprofile.JSONUnmarshaler{}).UnmarshalProfiles,
+	Count:          pprofile.Profiles.SampleCount,
 	Halve:          halveProfiles,
 	MoveAppend:     func(dst, src pprofile.Profiles) error { return src.MergeTo(dst) },
 	Resources:      func(pd pprofile.Profiles) int { return pd.ResourceProfiles().Len() },

@@ -16,20 +16,27 @@ var (
 
 // Traces is the stream contract of traces: items are spans.
 var Traces = &Codec[ptrace.Traces]{
-	Signal:    pipeline.SignalTraces,
-	Item:      "span",
-	New:       ptrace.NewTraces,
-	Marshal:   tracesMarshaler.MarshalTraces,
-	Size:      tracesMarshaler.TracesSize,
-	Unmarshal: tracesUnmarshaler.UnmarshalTraces,
-	Items:     ptrace.Traces.SpanCount,
-	Halve:     halveTraces,
+	Signal:        pipeline.SignalTraces,
+	Item:          "span",
+	Items:         "spans",
+	New:           ptrace.NewTraces,
+	Marshal:       tracesMarshaler.MarshalTraces,
+	Size:          tracesMarshaler.TracesSize,
+	Unmarshal:     tracesUnmarshaler.UnmarshalTraces,
+	MarshalJSON:   (&ptrace.JSONMarshaler{}).MarshalTraces,
+	UnmarshalJSON: (&ptrace.JSONUnmarshaler{}).UnmarshalTraces,
+	Count:         ptrace.Traces.SpanCount,
+	Halve:         halveTraces,
 	MoveAppend: func(dst, src ptrace.Traces) error {
 		coalesce(dst.ResourceSpans(), src.ResourceSpans(),
-			func(a, b ptrace.ResourceSpans) bool { return sameResource(a.Resource(), b.Resource(), a.SchemaUrl(), b.SchemaUrl()) },
+			func(a, b ptrace.ResourceSpans) bool {
+				return sameResource(a.Resource(), b.Resource(), a.SchemaUrl(), b.SchemaUrl())
+			},
 			func(into, from ptrace.ResourceSpans) {
 				coalesce(into.ScopeSpans(), from.ScopeSpans(),
-					func(a, b ptrace.ScopeSpans) bool { return sameScope(a.Scope(), b.Scope(), a.SchemaUrl(), b.SchemaUrl()) },
+					func(a, b ptrace.ScopeSpans) bool {
+						return sameScope(a.Scope(), b.Scope(), a.SchemaUrl(), b.SchemaUrl())
+					},
 					func(into, from ptrace.ScopeSpans) { from.Spans().MoveAndAppendTo(into.Spans()) })
 			})
 		return nil
