@@ -64,8 +64,8 @@ func kafkaExporterYAML(brokers []string, signal, topic, partitionKey string) str
 
 // kafkaReceiverYAML consumes a signal's topic as the group, from the oldest record (the
 // kafka receiver's default is the newest, the comet receiver's the oldest), and, like
-// the comet receiver, commits a record only after the pipeline accepted it and retries
-// what the pipeline refuses.
+// the comet receiver, commits a record only after the pipeline accepted it, retries what
+// the pipeline refuses for a while, and skips what it refuses for good.
 func kafkaReceiverYAML(brokers []string, signal, topic string) string {
 	return fmt.Sprintf(`
 brokers: %s
@@ -77,6 +77,7 @@ initial_offset: earliest
 message_marking:
   after: true
   on_error: false
+  on_permanent_error: true
 error_backoff:
   enabled: true
 `, flowList(brokers), group, signal, topic)
