@@ -116,6 +116,9 @@ func (s signal[T]) checkTopic(t *testing.T, r *rig, sent *itemSet) {
 		}
 		atRest.addRequest(s.items(data))
 		partitions[rec.partition] = true
+		if s.partitionUnits == nil {
+			continue
+		}
 		units := s.partitionUnits(data)
 		if s.kafkaPartitionKey != "" && (len(units) != 1 || len(rec.key) == 0) {
 			t.Errorf("topic %s partition %d offset %d: %d partitioning units, key %x; %s publishes one per keyed record",

@@ -33,7 +33,7 @@ type signal[T any] struct {
 	cometPartitionBy  string
 	kafkaPartitionKey string
 	// partitionUnits lists what the partitioning keeps together in a request: its trace
-	// IDs or its resources.
+	// IDs or its resources. nil when the kafka exporter cannot partition the signal.
 	partitionUnits func(T) []string
 
 	generate  func(req int) T
