@@ -157,6 +157,9 @@ func (c *client) rebuild(ctx context.Context) error {
 	var malformed int64
 	err = c.eng.Scan(ctx, stream, 0, func(loc log.Location, data []byte) error {
 		ops, err = parseRecord(data, ops[:0])
+		if errors.Is(err, log.ErrNewerFormat) {
+			return fmt.Errorf("segment %d offset %d: %w; open it with the release that wrote it or a later one", loc.Segment, loc.Offset, err)
+		}
 		if err != nil {
 			malformed++
 			c.log.Error("Skipping a record that is not a valid operation list: its writes are lost",

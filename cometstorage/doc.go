@@ -37,6 +37,12 @@
 //	  uvarint  key length (1 .. MaxKeySize), key bytes
 //	  set:     uvarint value length, value bytes
 //
+// A record of a higher format version (the engine's checksum holds, so
+// the byte is what its writer wrote) comes from a newer release: the
+// client refuses to open, naming the directory, the record and both
+// versions (the error matches log.ErrNewerFormat), and skips nothing.
+// Version 0 or any other malformed payload is damage (see Recovery).
+//
 // Engine records are all or nothing (checksum), so a batch is atomic: a
 // crash at any point leaves all of its writes or none. Deletes of keys
 // that do not exist are not written. Records are stored uncompressed.

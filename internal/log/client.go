@@ -97,7 +97,11 @@ func NewClientWithConfig(dataDir string, config CometConfig) (*Client, error) {
 			return nil, err
 		}
 	}
-	if err := c.openExistingShards(); err != nil {
+	err = checkFormatMarker(dir, c.readOnly, cfg.Storage.FileMode, c.log)
+	if err == nil {
+		err = c.openExistingShards()
+	}
+	if err != nil {
 		c.closeShards()
 		if c.lock != nil {
 			_ = c.lock.release()

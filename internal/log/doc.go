@@ -18,6 +18,7 @@
 // # Directory layout
 //
 //	<dataDir>/comet.lock                             writer lock (holds the writer's PID)
+//	<dataDir>/comet.format                           on-disk format version of the directory
 //	<dataDir>/<namespace>/<version>/shard-NNNN/      one directory per stream (NNNN: at least 4 digits)
 //	    log-<first entry, 16 digits>.comet           segment: records only, nothing else
 //	    log-<first entry, 16 digits>.index           sparse index of a sealed segment
@@ -41,7 +42,8 @@
 //	4       4     CRC-32C (Castagnoli) of bytes 8 .. 20+length (header rest and payload)
 //	8       8     append time, Unix nanoseconds (int64); one value per Append call
 //	16      1     flags: bits 0-1 codec (0 raw, 1 zstd frame); bits 2-7 zero
-//	17      3     reserved, zero
+//	17      1     on-disk format version minus one: 0 (format 1)
+//	18      2     reserved, zero
 //	20      len   payload: the entry, or its zstd frame when the codec says so
 //
 // Compression is read from the flags, never guessed from the payload: an
@@ -52,6 +54,50 @@
 // its position among the segment's records; records carry no number, so a
 // damaged record still occupies its number and the entries after it keep
 // theirs.
+//
+// # Format versions
+//
+// The format described here is on-disk format 1 (FormatVersion). Every
+// directory written before the version was recorded is format 1 too and
+// is read unchanged: no migration. A release reads every format up to
+// its own and refuses a newer one: NewClient returns a *FormatError
+// (errors.Is ErrNewerFormat) naming the file, the version found and the
+// version supported, and nothing of the directory is read as damage,
+// repaired, truncated or deleted.
+//
+// The directory's version is in comet.format, written by a writer when
+// missing (through a temporary file, fsync, rename and directory fsync):
+//
+//	0    4   magic "CMFV"
+//	4    4   format version (uint32)
+//	8    4   reserved, zero
+//	12   4   CRC-32C of bytes 0 .. 12
+//
+// A marker naming a newer version refuses the directory. A damaged or
+// unreadable marker is logged and rewritten, never a reason not to open,
+// because every file carries its own version too:
+//
+//   - Byte 17 of every record: the format version minus one (format-1
+//     writers always wrote zero there). A record whose version byte is
+//     higher and whose checksum holds was written by a newer format; with
+//     a checksum that does not hold it is damage like any other.
+//   - Byte 4 of index files and of offset files (version 1 here): a
+//     higher version whose checksum holds (an index's trailing CRC, an
+//     offset file's header CRC) refuses the directory; any other
+//     mismatch is damage (an index is rebuilt, a group restarts from the
+//     oldest entry).
+//
+// Compatibility contract for later formats, so that this release can
+// tell their data from damage: a record keeps its length at bytes 0-3,
+// the CRC-32C of bytes 8 .. 20+length at 4-7 and the version at 17; an
+// index file keeps "CMIX" and its version at 0-4 and its CRC-32C of
+// everything before in the last 4 bytes; an offset file keeps bytes 0-15
+// and its header CRC at 12+N; comet.format keeps this layout. A release
+// writes the format its directory's marker names, or upgrades the marker
+// first (a writer only): it never writes newer files into a directory
+// whose marker names an older format. Directories written by every
+// released format are kept under testdata/golden, and every later
+// release's tests read them to their exact contents.
 //
 // # Index format
 //

@@ -151,6 +151,12 @@ func encodeIndex(sum segmentSummary, x *sparseIndex) []byte {
 
 var errBadIndex = errors.New("index file is damaged")
 
+// maxIndexFileSize is the largest index a segment of segSize bytes can
+// have: a point per record at most, and a record is at least a header.
+func maxIndexFileSize(segSize int64) int64 {
+	return indexHeaderSize + 4 + indexPointSize*(segSize/headerSize+1)
+}
+
 // decodeIndex parses an index file and checks its internal consistency.
 // Whether it matches the segment on disk is checked by the caller.
 func decodeIndex(b []byte, maxPoints int) (segmentSummary, *sparseIndex, error) {

@@ -102,6 +102,9 @@ func (c *Client) openShard(key streamKey, create bool) (*shard, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkOffsetFormats(s.groups.dir()); err != nil {
+		return nil, err
+	}
 	resyncedAt := int64(-1) // first entry whose successors may have been renumbered
 	for i, base := range bases {
 		seg, resynced, err := s.loadSegment(base, i == len(bases)-1)
@@ -199,12 +202,16 @@ func (s *shard) loadSegment(base int64, active bool) (seg *segment, resynced int
 		return nil, -1, fmt.Errorf("stat segment %s: %w", seg.path, err)
 	}
 	if !active {
-		if sum, x, err := loadIndex(seg.idxPath, f, info.Size(), cfg.Indexing.MaxIndexEntries); err == nil {
+		sum, x, err := loadIndex(seg.idxPath, f, info.Size(), cfg.Indexing.MaxIndexEntries)
+		switch {
+		case err == nil:
 			seg.index = x
 			seg.publish(sum)
 			seg.sealed.Store(true)
 			return seg, -1, nil
-		} else if !errors.Is(err, os.ErrNotExist) {
+		case errors.Is(err, ErrNewerFormat):
+			return nil, -1, withPath(err, seg.path)
+		case !errors.Is(err, os.ErrNotExist):
 			s.c.log.Warn("Rebuilding segment index", zap.String("file", seg.idxPath), zap.Error(err))
 		}
 	}
@@ -213,6 +220,9 @@ func (s *shard) loadSegment(base int64, active bool) (seg *segment, resynced int
 	// segment: the writer may be writing there.
 	resync := !(s.c.readOnly && active)
 	res, err := scanSegment(f, 0, 0, info.Size(), seg.index, resync)
+	if errors.Is(err, ErrNewerFormat) {
+		return nil, -1, withPath(err, seg.path)
+	}
 	if err != nil {
 		return nil, -1, fmt.Errorf("scan segment %s: %w", seg.path, err)
 	}
@@ -286,11 +296,16 @@ func (s *shard) truncateTail(seg *segment, res scanResult, fileSize int64) error
 
 // loadIndex reads a sealed segment's index file and checks it against the
 // segment: same size, and the records from the last index point to the
-// end are intact and as many as the index says.
+// end are intact and as many as the index says. An index or a record of
+// a newer format is a *FormatError (path of the index, or offset of the
+// record for the caller to name the segment).
 func loadIndex(path string, seg *os.File, segSize int64, maxPoints int) (segmentSummary, *sparseIndex, error) {
-	b, err := os.ReadFile(path)
+	b, err := readSmallFile(path, maxIndexFileSize(segSize))
 	if err != nil {
 		return segmentSummary{}, nil, err
+	}
+	if v, newer := newerIndexFormat(b); newer {
+		return segmentSummary{}, nil, &FormatError{Path: path, Offset: -1, What: "index file", Found: v, Supported: indexVersion}
 	}
 	sum, x, err := decodeIndex(b, maxPoints)
 	if err != nil {
@@ -303,9 +318,12 @@ func loadIndex(path string, seg *os.File, segSize int64, maxPoints int) (segment
 	sc := newScanner(seg, segSize)
 	pos, rel := last.pos, last.rel
 	for pos < segSize {
-		h, _, st, err := sc.at(pos)
+		h, rec, st, err := sc.at(pos)
 		if err != nil {
 			return segmentSummary{}, nil, err
+		}
+		if st == recNewerFormat {
+			return segmentSummary{}, nil, &FormatError{Offset: pos, What: "record", Found: recordFormatOf(rec), Supported: FormatVersion}
 		}
 		var ok bool
 		if pos, ok = sc.stepPast(pos, h, st); !ok {
