@@ -347,6 +347,7 @@ func (c *Client) Close() error {
 		errs = append(errs, s.groups.syncAll())
 	}
 	c.bg.Wait()
+	c.checkpointActiveSegments()
 	c.closeConsumers()
 	c.files.closeAll()
 	errs = append(errs, c.closeShards())

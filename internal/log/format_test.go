@@ -96,15 +96,9 @@ func TestFormat_NewerVersion_IsRefusedAndLeftUntouched(t *testing.T) {
 			require.NoError(t, os.WriteFile(segs[0], append(newerRecord([]byte("format 2"), 2), newerRecord([]byte("more"), 2)...), 0o600))
 			return segs[0]
 		}, "record"},
-		{"record_after_last_index_point", func(t *testing.T, _, shardDir string) string {
+		{"record_at_last_index_point", func(t *testing.T, _, shardDir string) string {
 			segs, _ := shardFiles(t, shardDir)
-			// Overwrite the sealed segment's last record in place with a
-			// newer one of the same size: the index still matches.
-			b, err := os.ReadFile(segs[1])
-			require.NoError(t, err)
-			last := int64(len(b)) - (headerSize + 90)
-			copy(b[last:], newerRecord(b[last+headerSize:], 3))
-			require.NoError(t, os.WriteFile(segs[1], b, 0o600))
+			replaceRecord(t, segs[1], lastIndexPoint(t, segs[1]), 3)
 			return segs[1]
 		}, "record"},
 		{"index_file", func(t *testing.T, _, shardDir string) string {
@@ -155,6 +149,57 @@ func TestFormat_NewerVersion_IsRefusedAndLeftUntouched(t *testing.T) {
 	}
 }
 
+// lastIndexPoint returns the byte offset of the last point of a sealed
+// segment's index.
+func lastIndexPoint(t *testing.T, segPath string) int64 {
+	t.Helper()
+	b, err := os.ReadFile(segPath[:len(segPath)-len(segmentSuffix)] + indexSuffix)
+	require.NoError(t, err)
+	_, x, err := decodeIndex(b, 1<<16)
+	require.NoError(t, err)
+	return x.points[len(x.points)-1].pos
+}
+
+// replaceRecord overwrites the record at off in place with a record of
+// format version v holding the same payload: same size, so the segment's
+// index still matches.
+func replaceRecord(t *testing.T, segPath string, off int64, v int) {
+	t.Helper()
+	b, err := os.ReadFile(segPath)
+	require.NoError(t, err)
+	h, ok := parseHeader(b[off:])
+	require.True(t, ok)
+	copy(b[off:], newerRecord(b[off+headerSize:off+h.recordSize()], v))
+	require.NoError(t, os.WriteFile(segPath, b, 0o600))
+}
+
+// TestFormat_NewerRecordInsideIndexedSegment_IsRefusedOnRead: a sealed
+// segment is not read at open beyond its index's last point, so a newer
+// record elsewhere in it is found by the reader, which stops there with a
+// *FormatError instead of skipping it as damage.
+func TestFormat_NewerRecordInsideIndexedSegment_IsRefusedOnRead(t *testing.T) {
+	dir, shardDir := formatFixture(t)
+	segs, _ := shardFiles(t, shardDir)
+	offs := recordOffsets(t, segs[0])
+	replaceRecord(t, segs[0], offs[3], 2)
+	before := treeHashes(t, dir, segmentSuffix, indexSuffix)
+
+	c := openClient(t, dir, testConfig())
+	cons := NewConsumer(c, ConsumerOptions{Group: "new", Stream: "fmt:v1:shard:*"})
+	msgs, err := cons.Read(context.Background(), nil, 100)
+	require.ErrorIs(t, err, ErrNewerFormat)
+	var fe *FormatError
+	require.ErrorAs(t, err, &fe)
+	require.Equal(t, segs[0], fe.Path)
+	require.Equal(t, offs[3], fe.Offset)
+	require.Len(t, msgs, 3, "the entries before it are delivered")
+	_, err = cons.Read(context.Background(), nil, 100)
+	require.ErrorIs(t, err, ErrNewerFormat, "and the reader stays there")
+	require.Zero(t, c.GetStats().CorruptEntries)
+	require.NoError(t, c.Close())
+	requireUnchanged(t, before, treeHashes(t, dir, segmentSuffix, indexSuffix))
+}
+
 // TestFormat_NewDirectory_GetsMarkerOfThisFormat checks the marker a
 // writer creates, and that a reader creates none.
 func TestFormat_NewDirectory_GetsMarkerOfThisFormat(t *testing.T) {
@@ -186,7 +231,7 @@ func TestFormat_Format1WithoutMarker_ReadsUnchangedAndGetsMarker(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, goldenEntries[goldenTraces], n)
 	require.NoError(t, c.Close())
-	require.Equal(t, before, treeHashes(t, dir, segmentSuffix, indexSuffix, offsetFileExt))
+	requireUnchanged(t, before, treeHashes(t, dir, segmentSuffix, indexSuffix, offsetFileExt))
 	b, err := os.ReadFile(filepath.Join(dir, formatFileName))
 	require.NoError(t, err)
 	require.Equal(t, encodeFormatMarker(1), b)
@@ -248,8 +293,10 @@ func TestFormat_VersionByteWithBadChecksum_IsDamage(t *testing.T) {
 	b[17] = 1 // the first record: its checksum no longer holds
 	require.NoError(t, os.WriteFile(active, b, 0o600))
 	c := openClient(t, dir, testConfig())
-	require.EqualValues(t, 1, c.GetStats().CorruptEntries)
 	n, err := c.Len(context.Background(), formatStream)
 	require.NoError(t, err)
 	require.EqualValues(t, 100, n)
+	got := drain(t, NewConsumer(c, ConsumerOptions{Group: "new", Stream: "fmt:v1:shard:*"}), 1000)
+	require.Len(t, got, 99)
+	require.EqualValues(t, 1, c.GetStats().CorruptEntries)
 }

@@ -112,7 +112,9 @@ func (cur *cursor) skip(n int64) error {
 			return fmt.Errorf("read %s at offset %d: %w", cur.seg.path, cur.pos, err)
 		}
 		if st != recOK {
-			cur.stepOverDamage(sc, h, st)
+			if err := cur.stepOverDamage(sc, h, st); err != nil {
+				return err
+			}
 			continue
 		}
 		cur.pos += h.recordSize()
@@ -125,9 +127,14 @@ func (cur *cursor) skip(n int64) error {
 // one record when its length can be trusted; else to the next intact
 // record when its entry number can be told from an anchor (the next index
 // point, or the end of the segment); else to that anchor. The skipped
-// entries are logged and counted once per damaged place.
-func (cur *cursor) stepOverDamage(sc *scanner, h header, st recStatus) {
+// entries are logged and counted once per damaged place. An intact record
+// of a newer format is not damage: it is a *FormatError, and the cursor
+// stays where it is.
+func (cur *cursor) stepOverDamage(sc *scanner, h header, st recStatus) error {
 	seg, from, fromPos := cur.seg, cur.entry, cur.pos
+	if _, rec, nst, err := sc.at(cur.pos); err == nil && nst == recNewerFormat {
+		return &FormatError{Path: seg.path, Offset: cur.pos, What: "record", Found: recordFormatOf(rec), Supported: FormatVersion}
+	}
 	if sc.skippable(cur.pos, h, st) {
 		cur.pos += h.recordSize()
 		cur.entry++
@@ -141,6 +148,7 @@ func (cur *cursor) stepOverDamage(sc *scanner, h header, st recStatus) {
 			zap.Error(&CorruptionError{File: seg.path, Offset: fromPos, Entry: from, Reason: st.reason()}),
 			zap.Int64("skipped_entries", skipped))
 	}
+	return nil
 }
 
 // resyncAnchored finds the first intact record after damage at the
@@ -194,7 +202,9 @@ func (cur *cursor) read(max int, out []StreamMessage) (_ []StreamMessage, gap in
 			return out, gap, err
 		}
 		var got int
-		out, got = cur.decode(buf, max-n, out)
+		if out, got, err = cur.decode(buf, max-n, out); err != nil {
+			return out, gap, err
+		}
 		n += got
 	}
 	return out, gap, nil
@@ -248,8 +258,9 @@ func (cur *cursor) readAt(size int64) ([]byte, error) {
 // decode turns the complete records at the start of buf into messages and
 // advances the cursor past them. Payloads alias buf (or are freshly
 // decompressed); buf is never reused. At damage it steps over it and
-// returns, so the caller fetches from the new position.
-func (cur *cursor) decode(buf []byte, max int, out []StreamMessage) (_ []StreamMessage, got int) {
+// returns, so the caller fetches from the new position. An intact record
+// of a newer format is an error.
+func (cur *cursor) decode(buf []byte, max int, out []StreamMessage) (_ []StreamMessage, got int, err error) {
 	s := cur.s
 	off := 0
 	for got < max && off < len(buf) {
@@ -262,7 +273,7 @@ func (cur *cursor) decode(buf []byte, max int, out []StreamMessage) (_ []StreamM
 		switch {
 		case len(buf)-off < headerSize || ok && len(buf)-off < size:
 			if off > 0 {
-				return out, got // incomplete in this read: the next read starts here
+				return out, got, nil // incomplete in this read: the next read starts here
 			}
 			st = recShort // a whole record does not fit in the committed data
 		case !ok:
@@ -276,8 +287,7 @@ func (cur *cursor) decode(buf []byte, max int, out []StreamMessage) (_ []StreamM
 			}
 		}
 		if st != recOK {
-			cur.stepOverDamage(newScanner(cur.f, cur.seg.size.Load()), hdr, st)
-			return out, got
+			return out, got, cur.stepOverDamage(newScanner(cur.f, cur.seg.size.Load()), hdr, st)
 		}
 		id := MessageID{EntryNumber: cur.entry, ShardID: s.key.shard}
 		out = append(out, StreamMessage{Stream: s.name, ID: id, Data: payload})
@@ -290,5 +300,5 @@ func (cur *cursor) decode(buf []byte, max int, out []StreamMessage) (_ []StreamM
 		got++
 		cur.avgSize = (cur.avgSize*7 + int64(size)) / 8
 	}
-	return out, got
+	return out, got, nil
 }

@@ -184,11 +184,13 @@ func (s *shard) listSegmentFiles() ([]int64, error) {
 	return bases, nil
 }
 
-// loadSegment opens one segment. A sealed segment is described by its
-// index file when that file is intact and agrees with the segment;
-// otherwise (and for the active segment) the segment is scanned, and a
-// writer truncates a torn tail. resynced is the first entry number whose
-// successors the scan may have renumbered (see scanResult), or -1.
+// loadSegment opens one segment. A segment is described by its index
+// file when that file is intact and agrees with the segment, which costs
+// one small read: a sealed segment is then not scanned at all, and the
+// active segment only from the end of the records its checkpoint (an
+// index written at Close) describes. Otherwise the segment is scanned,
+// and a writer truncates a torn tail. resynced is the first entry number
+// whose successors the scan may have renumbered (see scanResult), or -1.
 func (s *shard) loadSegment(base int64, active bool) (seg *segment, resynced int64, err error) {
 	cfg := &s.c.cfg
 	seg = newSegment(s.dir, base, nil, s.c.files)
@@ -201,25 +203,30 @@ func (s *shard) loadSegment(base int64, active bool) (seg *segment, resynced int
 	if err != nil {
 		return nil, -1, fmt.Errorf("stat segment %s: %w", seg.path, err)
 	}
-	if !active {
-		sum, x, err := loadIndex(seg.idxPath, f, info.Size(), cfg.Indexing.MaxIndexEntries)
-		switch {
-		case err == nil:
-			seg.index = x
-			seg.publish(sum)
-			seg.sealed.Store(true)
-			return seg, -1, nil
-		case errors.Is(err, ErrNewerFormat):
-			return nil, -1, withPath(err, seg.path)
-		case !errors.Is(err, os.ErrNotExist):
+	sum, x, err := loadIndex(seg.idxPath, f, info.Size(), cfg.Indexing.MaxIndexEntries, active)
+	switch {
+	case errors.Is(err, ErrNewerFormat):
+		return nil, -1, withPath(err, seg.path)
+	case err == nil && !active:
+		seg.index = x
+		seg.publish(sum)
+		seg.sealed.Store(true)
+		return seg, -1, nil
+	case err == nil:
+		seg.index = x // a checkpoint: scan only what follows it
+	default:
+		if active {
+			s.dropStaleCheckpoint(seg, err)
+		} else if !errors.Is(err, os.ErrNotExist) {
 			s.c.log.Warn("Rebuilding segment index", zap.String("file", seg.idxPath), zap.Error(err))
 		}
+		sum = segmentSummary{}
+		seg.index = newSparseIndex(cfg.Indexing.BoundaryInterval, cfg.Indexing.MaxIndexEntries)
 	}
-	seg.index = newSparseIndex(cfg.Indexing.BoundaryInterval, cfg.Indexing.MaxIndexEntries)
 	// A reader does not look past damage at the end of the active
 	// segment: the writer may be writing there.
 	resync := !(s.c.readOnly && active)
-	res, err := scanSegment(f, 0, 0, info.Size(), seg.index, resync)
+	res, err := scanSegment(f, sum.size, sum.count, info.Size(), seg.index, resync)
 	if errors.Is(err, ErrNewerFormat) {
 		return nil, -1, withPath(err, seg.path)
 	}
@@ -232,7 +239,7 @@ func (s *shard) loadSegment(base int64, active bool) (seg *segment, resynced int
 			return nil, -1, err
 		}
 	}
-	seg.publish(segmentSummary{size: res.validEnd, count: res.count, minTs: res.minTs, maxTs: res.maxTs})
+	seg.publish(sum.extendedBy(res))
 	if !active {
 		seg.sealed.Store(true)
 		if !s.c.readOnly {
@@ -244,6 +251,20 @@ func (s *shard) loadSegment(base int64, active bool) (seg *segment, resynced int
 		resynced = base + res.resynced[0]
 	}
 	return seg, resynced, nil
+}
+
+// extendedBy is the summary of a segment whose first records sum
+// describes and whose following ones a scan found.
+func (sum segmentSummary) extendedBy(res scanResult) segmentSummary {
+	out := segmentSummary{size: res.validEnd, count: sum.count + res.count, minTs: sum.minTs, maxTs: sum.maxTs}
+	switch {
+	case res.count == 0:
+	case sum.count == 0:
+		out.minTs, out.maxTs = res.minTs, res.maxTs
+	default:
+		out.minTs, out.maxTs = min(sum.minTs, res.minTs), max(sum.maxTs, res.maxTs)
+	}
+	return out
 }
 
 // publish sets a loaded segment's state.
@@ -294,12 +315,18 @@ func (s *shard) truncateTail(seg *segment, res scanResult, fileSize int64) error
 	return nil
 }
 
-// loadIndex reads a sealed segment's index file and checks it against the
-// segment: same size, and the records from the last index point to the
-// end are intact and as many as the index says. An index or a record of
-// a newer format is a *FormatError (path of the index, or offset of the
-// record for the caller to name the segment).
-func loadIndex(path string, seg *os.File, segSize int64, maxPoints int) (segmentSummary, *sparseIndex, error) {
+// loadIndex reads a segment's index file and checks it against the
+// segment with one small read: the checksum holds, it describes exactly
+// segSize bytes (for the checkpoint of an active segment, at most
+// segSize: records appended since follow it), and the record at its last
+// point starts with an intact header that carries the point's timestamp
+// and ends within the described bytes. That rules out an index cut off
+// its segment by a power loss, or belonging to another file; damage
+// elsewhere in the segment is found by readers, which step over it as
+// over any damaged record. An index or a record of a newer format is a
+// *FormatError (with the index's path, or the record's offset for the
+// caller to name the segment).
+func loadIndex(path string, seg *os.File, segSize int64, maxPoints int, checkpoint bool) (segmentSummary, *sparseIndex, error) {
 	b, err := readSmallFile(path, maxIndexFileSize(segSize))
 	if err != nil {
 		return segmentSummary{}, nil, err
@@ -311,30 +338,40 @@ func loadIndex(path string, seg *os.File, segSize int64, maxPoints int) (segment
 	if err != nil {
 		return segmentSummary{}, nil, err
 	}
-	if sum.size != segSize {
+	if sum.size > segSize || !checkpoint && sum.size != segSize {
 		return segmentSummary{}, nil, fmt.Errorf("%w: it describes %d bytes, the segment has %d", errBadIndex, sum.size, segSize)
 	}
-	last := x.floor(sum.count)
-	sc := newScanner(seg, segSize)
-	pos, rel := last.pos, last.rel
-	for pos < segSize {
-		h, rec, st, err := sc.at(pos)
-		if err != nil {
-			return segmentSummary{}, nil, err
-		}
-		if st == recNewerFormat {
-			return segmentSummary{}, nil, &FormatError{Offset: pos, What: "record", Found: recordFormatOf(rec), Supported: FormatVersion}
-		}
-		var ok bool
-		if pos, ok = sc.stepPast(pos, h, st); !ok {
-			return segmentSummary{}, nil, fmt.Errorf("%w: the segment is damaged to its end after the last index point", errBadIndex)
-		}
-		rel++
-	}
-	if rel != sum.count {
-		return segmentSummary{}, nil, fmt.Errorf("%w: it counts %d entries, the segment has %d", errBadIndex, sum.count, rel)
+	if err := checkLastPoint(seg, sum, x); err != nil {
+		return segmentSummary{}, nil, err
 	}
 	return sum, x, nil
+}
+
+// checkLastPoint reads the header of the record at the index's last point
+// and checks that it is the record the point describes.
+func checkLastPoint(f *os.File, sum segmentSummary, x *sparseIndex) error {
+	if len(x.points) == 0 {
+		if sum.count != 0 || sum.size != 0 {
+			return fmt.Errorf("%w: no point for %d entries", errBadIndex, sum.count)
+		}
+		return nil
+	}
+	last := x.points[len(x.points)-1]
+	var hdr [headerSize]byte
+	if _, err := f.ReadAt(hdr[:], last.pos); err != nil {
+		return fmt.Errorf("%w: its last point (offset %d) cannot be read: %v", errBadIndex, last.pos, err)
+	}
+	h, ok := parseHeader(hdr[:])
+	if !ok && recordFormatOf(hdr[:]) > FormatVersion {
+		sc := newScanner(f, sum.size)
+		if _, rec, st, err := sc.at(last.pos); err == nil && st == recNewerFormat {
+			return &FormatError{Offset: last.pos, What: "record", Found: recordFormatOf(rec), Supported: FormatVersion}
+		}
+	}
+	if !ok || h.ts != last.ts || last.pos+h.recordSize() > sum.size {
+		return fmt.Errorf("%w: the record at its last point (offset %d) is not the one it describes", errBadIndex, last.pos)
+	}
+	return nil
 }
 
 // checkContinuity reports gaps between segments (entries lost with a
