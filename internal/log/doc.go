@@ -120,10 +120,21 @@
 // segment would exceed MaxIndexEntries points, every other point is dropped
 // and the step doubles. At open an index is used only if its checksum holds,
 // it describes exactly the segment's current size, its points are ordered
-// and inside the segment, and the records from its last point to the end
-// are intact and as many as it says; otherwise (for example after a power
-// loss, an index that points past the end) the segment is scanned and the
-// index rewritten.
+// and inside the segment, and the record at its last point starts with an
+// intact header carrying that point's timestamp and ends inside the
+// segment: one read of 20 bytes, so opening a directory costs a few small
+// reads per sealed segment, whatever its size. Otherwise (for example
+// after a power loss, an index that points past the end, or an index of
+// another file) the segment is scanned and the index rewritten. Damage
+// inside an indexed segment is found by readers, which step over it (the
+// index's count anchors the numbering) and count it.
+//
+// The same file, written at Close for each shard's active segment, is its
+// checkpoint: at the next open the records it describes (a prefix of the
+// segment; the size check becomes "at most the segment's size") are not
+// scanned, only what follows. Sealing the segment replaces it with the
+// full index; a writer removes a checkpoint that no longer describes its
+// segment.
 //
 // # Offset file format
 //
@@ -156,11 +167,14 @@
 //     compression happen before it. A failed or short write is undone by
 //     truncating the segment back, so the next append follows the last
 //     complete record.
-//   - At open, the active segment of each shard is scanned. A torn tail is
-//     truncated to the last record whose checksum holds; a damaged record
-//     followed by intact records (a flipped bit) is kept in place and
-//     skipped by readers. Both are logged with file and offset and counted
-//     (CometStats.Truncations, CorruptEntries). The log always opens.
+//   - At open, the active segment of each shard is scanned from the end of
+//     its checkpoint (written at Close; after a crash, the last clean
+//     Close's, or none: then from its start). A torn tail is truncated to
+//     the last record whose checksum holds; a damaged record followed by
+//     intact records (a flipped bit) is kept in place and skipped by
+//     readers. Both are logged with file and offset and counted
+//     (CometStats.Truncations, CorruptEntries). Sealed segments with a
+//     valid index are not read beyond one header each.
 //   - Offset files are created (temporary file, fsync, rename, directory
 //     fsync) on a group's first Read, Ack, ResetOffset, SeekToTime or
 //     Register on a shard, and removed by DeleteConsumerGroup. Acknowledgements are plain writes, fsynced every
