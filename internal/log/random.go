@@ -104,7 +104,7 @@ func (c *Client) Scan(ctx context.Context, stream string, from int64, fn func(lo
 	if err != nil {
 		return err
 	}
-	cur := &cursor{s: s, track: true}
+	cur := &cursor{s: s, track: true, maxBytes: scanBytes}
 	defer cur.close()
 	if _, err := cur.seek(max(from, 0)); err != nil {
 		return err
@@ -124,8 +124,12 @@ func (c *Client) Scan(ctx context.Context, stream string, from int64, fn func(lo
 	return ctx.Err()
 }
 
-// scanBatch is how many records Scan decodes per read.
-const scanBatch = 1024
+// scanBatch and scanBytes bound what Scan decodes per read: records are
+// held in memory until fn has seen them, and a read stops at either.
+const (
+	scanBatch = 1024
+	scanBytes = 4 << 20
+)
 
 // Segments lists the stream's segments, oldest first.
 func (c *Client) Segments(stream string) ([]SegmentInfo, error) {

@@ -36,6 +36,10 @@ type cursor struct {
 
 	track bool       // record the location of each decoded message in locs
 	locs  []Location // (for Scan)
+	// maxBytes, when set, ends a read once the records it decoded take
+	// this many bytes, so a read of large records holds a bounded amount
+	// of memory (for Scan).
+	maxBytes int64
 }
 
 // hold takes seg's read handle, releasing any other the cursor holds.
@@ -187,7 +191,12 @@ func (cur *cursor) resyncAnchored(sc *scanner) (pos, entry int64) {
 // stops at the end of the committed data. gap counts entries found missing
 // because their segment was deleted.
 func (cur *cursor) read(max int, out []StreamMessage) (_ []StreamMessage, gap int64, err error) {
+	start := cur.pos
+	startSeg := cur.seg
 	for n := 0; n < max; {
+		if cur.maxBytes > 0 && n > 0 && (cur.seg != startSeg || cur.pos-start >= cur.maxBytes) {
+			return out, gap, nil
+		}
 		limit := cur.seg.size.Load()
 		if cur.pos >= limit {
 			moved, skipped, err := cur.nextSegment()
