@@ -17,7 +17,7 @@
 //
 //	<directory>/<client>/comet.lock                        engine writer lock (PID)
 //	<directory>/<client>/comet.format                      engine on-disk format version
-//	<directory>/<client>/keydir.snapshot                   key directory at the last clean Close
+//	<directory>/<client>/keydir.snapshot                   key directory snapshot (Close, every 64 MiB)
 //	<directory>/<client>/kv/v1/shard-0000/log-<16 digits>.comet   segments
 //	<directory>/<client>/kv/v1/shard-0000/log-<16 digits>.index   sparse index of a sealed segment
 //
@@ -84,8 +84,8 @@
 //
 // # Recovery
 //
-// At open the client loads the key directory snapshot written by the last
-// clean Close (see Key directory snapshot) and reads the records after
+// At open the client loads the latest key directory snapshot (see Key
+// directory snapshot) and reads the records after
 // the log position it covers, applying them in log order; without a
 // usable snapshot it reads every record of the log. The engine truncates
 // a torn tail and steps over damaged records, including one whose length
@@ -100,8 +100,12 @@
 //
 // # Key directory snapshot
 //
-// Close fsyncs the log, then writes keydir.snapshot through a temporary
-// file, fsync, rename and directory fsync. Little-endian:
+// Close, and the maintenance round once 64 MiB of records (and four times
+// the previous snapshot's size) were appended since the last snapshot,
+// captures the key directory under the client's lock, fsyncs the log,
+// then writes keydir.snapshot through a temporary file, fsync, rename
+// and directory fsync. After a crash the open thus reads at most about
+// 64 MiB of records. Little-endian:
 //
 //	0    4     magic "CKDS"
 //	4    1     version (1)
@@ -130,8 +134,7 @@
 // re-point every key that mattered, and a key still pointing into a
 // deleted segment was last written by a record that is gone too (a full
 // read finds none) and is forgotten. Anything else is logged and the
-// whole log read; the snapshot is a cache, the log the authority. A
-// crash leaves the previous snapshot, which still serves.
+// whole log read; the snapshot is a cache, the log the authority.
 //
 // # Durability
 //

@@ -5,6 +5,7 @@ package cometstorage // import "github.com/comet-otel/comet/cometstorage"
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -67,11 +68,21 @@ type snapSegment struct{ base, end, bytes int64 }
 
 var snapshotCRC = crc32.MakeTable(crc32.Castagnoli)
 
-// writeSnapshot stores kd, which holds the effect of every record before
+// snapshotBytes encodes kd, which holds the effect of every record before
 // entry next, the last of them at last with payload checksum lastCRC, in
-// the log whose segments are infos: through a temporary file, fsync,
-// rename and directory fsync.
-func writeSnapshot(dir string, kd *keydir, infos []log.SegmentInfo, next int64, last log.Location, lastCRC uint32) (err error) {
+// the log whose segments are infos, with its trailing checksum.
+func snapshotBytes(kd *keydir, infos []log.SegmentInfo, next int64, last log.Location, lastCRC uint32) []byte {
+	var buf bytes.Buffer
+	buf.Grow(snapshotHeaderSize + len(infos)*snapshotSegmentSize + len(kd.keys)*(snapshotKeyFixed+16) + 4)
+	w := bufio.NewWriter(&buf)
+	encodeSnapshot(w, kd, infos, next, last, lastCRC)
+	_ = w.Flush() // writes to a bytes.Buffer do not fail
+	return binary.LittleEndian.AppendUint32(buf.Bytes(), crc32.Checksum(buf.Bytes(), snapshotCRC))
+}
+
+// writeSnapshot stores an encoded snapshot in dir through a temporary
+// file, fsync, rename and directory fsync.
+func writeSnapshot(dir string, b []byte) (err error) {
 	path := filepath.Join(dir, snapshotFileName)
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
@@ -84,13 +95,7 @@ func writeSnapshot(dir string, kd *keydir, infos []log.SegmentInfo, next int64, 
 			_ = os.Remove(tmp)
 		}
 	}()
-	crc := crc32.New(snapshotCRC)
-	w := bufio.NewWriterSize(io.MultiWriter(f, crc), 256<<10)
-	encodeSnapshot(w, kd, infos, next, last, lastCRC)
-	if err = w.Flush(); err != nil {
-		return err
-	}
-	if _, err = f.Write(binary.LittleEndian.AppendUint32(nil, crc.Sum32())); err != nil {
+	if _, err = f.Write(b); err != nil {
 		return err
 	}
 	if err = f.Sync(); err != nil {

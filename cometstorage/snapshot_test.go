@@ -250,3 +250,41 @@ func modelOf(t *testing.T, c *client) model {
 	}))
 	return m
 }
+
+// TestSnapshot_Periodic_BoundsWhatACrashReads: while the client runs, a
+// snapshot is written once snapshotEvery bytes were appended, so an open
+// of a crash image (the directory copied while the client is open) reads
+// only what followed it.
+func TestSnapshot_Periodic_BoundsWhatACrashReads(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	c, _ := openObserved(t, dir)
+	value := bytes.Repeat([]byte("v"), 64<<10)
+	m := model{}
+	for i := range snapshotEvery/len(value) + 10 {
+		key := fmt.Sprintf("item-%d", i)
+		require.NoError(t, c.Set(ctx, key, value))
+		m[key] = value
+		if i%3 == 0 {
+			require.NoError(t, c.Delete(ctx, key))
+			delete(m, key)
+		}
+	}
+	c.maintain()
+	require.FileExists(t, filepath.Join(dir, snapshotFileName), "a snapshot once enough was appended")
+	for i := range 20 {
+		key := fmt.Sprintf("after-%d", i)
+		require.NoError(t, c.Set(ctx, key, []byte("x")))
+		m[key] = []byte("x")
+	}
+
+	crashed := t.TempDir()
+	require.NoError(t, os.CopyFS(crashed, os.DirFS(dir)))
+	require.NoError(t, os.Remove(filepath.Join(crashed, "comet.lock")))
+	c2, logs := openObserved(t, crashed)
+	fromSnapshot, read := openedFrom(t, logs)
+	require.True(t, fromSnapshot)
+	require.EqualValues(t, 20, read, "only the records after the snapshot are read")
+	m.check(t, c2)
+	checkAccounting(t, c2)
+}
