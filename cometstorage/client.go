@@ -81,8 +81,8 @@ type client struct {
 	// sinceSnapshot counts the record bytes appended since the last
 	// snapshot; snapshotSize is that snapshot's size.
 	sinceSnapshot, snapshotSize int64
-	damaged map[entry]bool // damaged records already reported (seg, off)
-	onClose func()
+	damaged                     map[entry]bool // damaged records already reported (seg, off)
+	onClose                     func()
 
 	maint maintenance // background compaction state, owned by its goroutine
 	stop  chan struct{}
