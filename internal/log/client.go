@@ -32,6 +32,8 @@ type Client struct {
 	shards map[streamKey]*shard
 	byName sync.Map // stream name as given → *shard, the Append fast path
 
+	failedShards sync.Map // streamKey → message of the error that kept it closed
+
 	notifyMu  sync.Mutex
 	notifiers map[namespaceKey]*notifier
 
@@ -119,15 +121,22 @@ func (c *Client) openExistingShards() error {
 }
 
 // openShardsOf opens the shards on disk of one namespace (or of all, for
-// the zero namespaceKey) that are not open yet.
+// the zero namespaceKey) that are not open yet. A shard that cannot be
+// opened is reported and left out (see unopenable); a newer format
+// refuses the whole directory.
 func (c *Client) openShardsOf(nk namespaceKey) error {
 	keys, err := c.discoverShards(nk)
 	if err != nil {
 		return err
 	}
 	for _, k := range keys {
-		if _, err := c.shardByKey(k, false); err != nil && !errors.Is(err, os.ErrNotExist) {
+		_, err := c.shardByKey(k, false)
+		switch {
+		case err == nil || errors.Is(err, os.ErrNotExist):
+		case errors.Is(err, ErrNewerFormat) || errors.Is(err, ErrClosed):
 			return err
+		default:
+			c.unopenable(k, err)
 		}
 	}
 	return nil
@@ -178,7 +187,7 @@ func readDirNames(dir string) ([]string, error) {
 	}
 	names := make([]string, 0, len(entries))
 	for _, e := range entries {
-		if e.IsDir() {
+		if isDirectory(dir, e) {
 			names = append(names, e.Name())
 		}
 	}
@@ -216,6 +225,7 @@ func (c *Client) shardByKey(k streamKey, create bool) (*shard, error) {
 		return nil, fmt.Errorf("open stream %s: %w", k.name(), err)
 	}
 	c.shards[k] = s
+	c.failedShards.Delete(k)
 	c.diskBytes.Add(s.bytes.Load())
 	return s, nil
 }

@@ -22,7 +22,7 @@ func (s *shard) refresh() bool {
 	if s.scanActiveTail() {
 		return true
 	}
-	bases, err := s.listSegmentFiles()
+	bases, _, err := s.listSegmentFiles()
 	if err != nil {
 		return false
 	}

@@ -42,6 +42,15 @@ func parseSegmentFileName(name string) (int64, bool) {
 	return base, err == nil && base >= 0
 }
 
+// parseIndexFileName reads the base entry number from "log-%016d.index".
+func parseIndexFileName(name string) (int64, bool) {
+	seg, ok := strings.CutSuffix(name, indexSuffix)
+	if !ok {
+		return 0, false
+	}
+	return parseSegmentFileName(seg + segmentSuffix)
+}
+
 var errSegmentGone = errors.New("segment was deleted")
 
 // segment is one file of a shard's log: the records of entries base,

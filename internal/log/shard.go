@@ -98,9 +98,13 @@ func (c *Client) openShard(key streamKey, create bool) (*shard, error) {
 			return nil, fmt.Errorf("create shard directory: %w", err)
 		}
 	}
-	bases, err := s.listSegmentFiles()
+	bases, odd, err := s.listSegmentFiles()
 	if err != nil {
 		return nil, err
+	}
+	for _, path := range odd {
+		c.stats.errors.Add(1)
+		c.log.Warn("Ignoring an entry with a segment's name that is not a regular file", zap.String("file", path))
 	}
 	if err := checkOffsetFormats(s.groups.dir()); err != nil {
 		return nil, err
@@ -156,32 +160,59 @@ func (s *shard) pinRenumbering(first int64) error {
 
 // listSegmentFiles returns the segment bases in dir, ascending, and (for a
 // writer) removes leftovers: temporary files and indexes without segment.
-func (s *shard) listSegmentFiles() ([]int64, error) {
+// An entry with a segment's name that is not a regular file (a directory,
+// a FIFO, a dangling symbolic link) is no segment: it is skipped and
+// named in odd. A symbolic link to a regular file is followed.
+func (s *shard) listSegmentFiles() (bases []int64, odd []string, err error) {
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {
-		return nil, fmt.Errorf("list shard directory: %w", err)
+		return nil, nil, fmt.Errorf("list shard directory: %w", err)
 	}
-	var bases []int64
 	segs := map[string]bool{}
 	for _, e := range entries {
-		if base, ok := parseSegmentFileName(e.Name()); ok && e.Type().IsRegular() {
-			bases = append(bases, base)
-			segs[indexFileName(base)] = true
+		base, ok := parseSegmentFileName(e.Name())
+		if !ok {
+			continue
 		}
+		if !isRegularFile(s.dir, e) {
+			odd = append(odd, filepath.Join(s.dir, e.Name()))
+			continue
+		}
+		bases = append(bases, base)
+		segs[indexFileName(base)] = true
 	}
 	if !s.c.readOnly {
 		for _, e := range entries {
 			name := e.Name()
-			orphanIndex := strings.HasSuffix(name, indexSuffix) && !segs[name]
-			if strings.HasSuffix(name, tempSuffix) || orphanIndex {
+			if isLeftover(name, segs) {
 				if err := os.Remove(filepath.Join(s.dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
-					return nil, fmt.Errorf("remove leftover %s: %w", filepath.Join(s.dir, name), err)
+					s.c.log.Warn("Could not remove a leftover file", zap.String("file", filepath.Join(s.dir, name)), zap.Error(err))
 				}
 			}
 		}
 	}
 	slices.Sort(bases)
-	return bases, nil
+	return bases, odd, nil
+}
+
+// isLeftover reports whether a shard directory entry is a file the engine
+// left behind: an index of a segment that is gone (segs holds the index
+// names of the segments present), or the temporary file of an index
+// being written. Files of other names are not the engine's to remove.
+func isLeftover(name string, segs map[string]bool) bool {
+	idx, tmp := strings.CutSuffix(name, tempSuffix)
+	base, ok := parseIndexFileName(idx)
+	return ok && (tmp || !segs[indexFileName(base)])
+}
+
+// isRegularFile reports whether the entry e of dir is a regular file, or
+// a symbolic link to one.
+func isRegularFile(dir string, e os.DirEntry) bool {
+	if e.Type()&os.ModeSymlink == 0 {
+		return e.Type().IsRegular()
+	}
+	info, err := os.Stat(filepath.Join(dir, e.Name()))
+	return err == nil && info.Mode().IsRegular()
 }
 
 // loadSegment opens one segment. A segment is described by its index
@@ -375,56 +406,18 @@ func checkLastPoint(f *os.File, sum segmentSummary, x *sparseIndex) error {
 }
 
 // checkContinuity reports gaps between segments (entries lost with a
-// damaged or deleted file) and caps a segment that claims entry numbers
-// its successor also claims, which no writer produces.
+// damaged or deleted file) and sets aside segments that claim entry
+// numbers another one holds, which no writer produces (see
+// setAsideOverlaps).
 func (s *shard) checkContinuity() {
+	s.setAsideOverlaps()
 	for i := 0; i+1 < len(s.segs); i++ {
 		cur, next := s.segs[i], s.segs[i+1]
-		switch end := cur.end(); {
-		case end < next.base && cur.sealed.Load():
+		if end := cur.end(); end < next.base && cur.sealed.Load() {
 			s.c.log.Warn("Entries missing between segments",
 				zap.String("file", cur.path), zap.Int64("from_entry", end), zap.Int64("to_entry", next.base-1))
-		case end > next.base:
-			s.c.stats.errors.Add(1)
-			s.c.log.Error("Segment overlaps its successor; ignoring its entries from the successor's base",
-				zap.String("file", cur.path), zap.Int64("entry", next.base), zap.Int64("dropped_entries", end-next.base))
-			cur.capAt(next.base - cur.base)
 		}
 	}
-}
-
-// capAt hides the records of a loaded segment from relative entry rel on.
-func (seg *segment) capAt(rel int64) {
-	pos, ok := seg.positionOf(rel)
-	if !ok {
-		return
-	}
-	seg.count.Store(rel)
-	seg.size.Store(pos)
-}
-
-// positionOf finds the byte offset of relative entry rel by scanning from
-// the nearest index point. ok is false if the records on the way are
-// damaged beyond stepping over.
-func (seg *segment) positionOf(rel int64) (pos int64, ok bool) {
-	f, err := seg.acquire()
-	if err != nil {
-		return 0, false
-	}
-	defer seg.release()
-	p := seg.index.floor(rel)
-	sc := newScanner(f, seg.size.Load())
-	pos = p.pos
-	for r := p.rel; r < rel; r++ {
-		h, _, st, err := sc.at(pos)
-		if err != nil {
-			return 0, false
-		}
-		if pos, ok = sc.stepPast(pos, h, st); !ok {
-			return 0, false
-		}
-	}
-	return pos, true
 }
 
 // openWriter opens the active segment for appending, creating the first
