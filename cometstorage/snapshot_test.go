@@ -18,6 +18,8 @@ import (
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/comet-otel/comet/internal/log"
 )
 
 // snapshotSettings are small segments and compaction run by the test.
@@ -287,4 +289,46 @@ func TestSnapshot_Periodic_BoundsWhatACrashReads(t *testing.T) {
 	require.EqualValues(t, 20, read, "only the records after the snapshot are read")
 	m.check(t, c2)
 	checkAccounting(t, c2)
+}
+
+// FuzzReadSnapshot: whatever bytes sit in keydir.snapshot, reading it
+// never panics nor allocates beyond the file's size, and what it accepts
+// is a consistent key directory: every key points into a listed segment,
+// within its record.
+func FuzzReadSnapshot(f *testing.F) {
+	kd := newKeydir()
+	s := kd.segment(0)
+	kd.addRecord(s, 300)
+	kd.set("a", s, 0, 40, 25, 15)
+	kd.del("b", kd.segment(10), 40, 30)
+	infos := []log.SegmentInfo{{FirstEntry: 0, EndEntry: 10, Bytes: 300}}
+	valid := snapshotBytes(&kd, infos, 10, log.Location{Segment: 0, Offset: 0, Size: 40}, 7)
+	f.Add(valid)
+	f.Add(valid[:len(valid)/2])
+	f.Add([]byte("CKDS"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, snapshotFileName), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		snap, err := readSnapshot(dir)
+		if err != nil {
+			return
+		}
+		live := 0
+		for k, e := range snap.kd.keys {
+			if snap.kd.byBase[e.seg] == nil || k == "" {
+				t.Fatalf("accepted key %q pointing outside the listed segments", k)
+			}
+			if !e.tombstone() {
+				live++
+				if uint64(e.voff)+uint64(e.vlen) > uint64(e.size) {
+					t.Fatalf("accepted key %q whose value lies outside its record", k)
+				}
+			}
+		}
+		if live != snap.kd.live {
+			t.Fatalf("live count %d, %d live keys", snap.kd.live, live)
+		}
+	})
 }

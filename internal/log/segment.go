@@ -29,13 +29,15 @@ func indexFileName(base int64) string {
 }
 
 // parseSegmentFileName reads the base entry number from "log-%016d.comet".
+// Only the name segmentFileName writes is accepted, so that two names
+// never stand for one segment.
 func parseSegmentFileName(name string) (int64, bool) {
 	digits, ok := strings.CutPrefix(name, segmentPrefix)
 	if !ok {
 		return 0, false
 	}
 	digits, ok = strings.CutSuffix(digits, segmentSuffix)
-	if !ok || len(digits) != 16 {
+	if !ok || len(digits) != 16 || strings.TrimLeft(digits, "0123456789") != "" {
 		return 0, false
 	}
 	base, err := strconv.ParseInt(digits, 10, 64)
