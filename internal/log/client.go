@@ -27,6 +27,7 @@ type Client struct {
 	log      *zap.Logger
 	lock     *dirLock
 	readOnly bool
+	clock    clock
 
 	mu     sync.RWMutex
 	shards map[streamKey]*shard
@@ -66,6 +67,11 @@ func NewClient(dataDir string, config ...CometConfig) (*Client, error) {
 // damaged records) and starts background fsync, checkpoint and retention.
 // The log always opens unless the directory itself is unusable.
 func NewClientWithConfig(dataDir string, config CometConfig) (*Client, error) {
+	return newClient(dataDir, config, newSystemClock())
+}
+
+// newClient is NewClientWithConfig on a given clock.
+func newClient(dataDir string, config CometConfig, clk clock) (*Client, error) {
 	cfg := config.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("comet config: %w", err)
@@ -79,6 +85,7 @@ func NewClientWithConfig(dataDir string, config CometConfig) (*Client, error) {
 		cfg:       cfg,
 		log:       cfg.Logger.With(zap.String("directory", dir)),
 		readOnly:  cfg.Concurrency.ReadOnly,
+		clock:     clk,
 		shards:    map[streamKey]*shard{},
 		notifiers: map[namespaceKey]*notifier{},
 		consumers: map[*Consumer]struct{}{},

@@ -219,6 +219,14 @@
 //
 // # Retention and full policy
 //
+// Ages (MaxAge, ForceDeleteAfter, idle segments) are measured on the
+// monotonic clock while the log is open, so a wall clock that jumps
+// (NTP setting a board without a battery-backed clock, an operator's
+// correction) neither makes fresh data old nor old data young. At open a
+// segment's age is read once from the wall clock and its newest record's
+// time; a time in the future counts as now, and so does one before 2025,
+// which only a wall clock that was never set produces.
+//
 // Retention deletes whole sealed segments by age (MaxAge), by size
 // (MaxShardSize, MaxTotalSize), and, with DeleteConsumed, once every group
 // has acknowledged them. ProtectUnconsumed keeps a segment some group has

@@ -102,6 +102,18 @@ func (x *sparseIndex) floorTime(ts int64) indexPoint {
 	return x.points[i-1]
 }
 
+// timesOrdered reports whether the points' timestamps never decrease.
+func (x *sparseIndex) timesOrdered() bool {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	for i := 1; i < len(x.points); i++ {
+		if x.points[i].ts < x.points[i-1].ts {
+			return false
+		}
+	}
+	return true
+}
+
 // Index file layout (little-endian), see doc.go:
 //
 //	[0:4]   magic "CMIX"

@@ -65,6 +65,9 @@ func (s *shard) publishTail(seg *segment, res scanResult) {
 	for _, off := range res.skipped {
 		seg.noteDamage(off)
 	}
+	if res.backwards || res.count > 0 && res.minTs < seg.maxTs.Load() {
+		seg.backwards.Store(true)
+	}
 	seg.noteTimestamp(res.minTs)
 	seg.noteTimestamp(res.maxTs)
 	grown := res.validEnd - seg.size.Load()

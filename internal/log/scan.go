@@ -174,6 +174,7 @@ type scanResult struct {
 	minTs      int64
 	maxTs      int64
 	stopStatus recStatus // why the scan stopped before limit (recOK: it did not)
+	backwards  bool      // a record is stamped earlier than one before it
 	skipped    []int64   // offsets of damaged records stepped over
 	// resynced holds the relative entry numbers of damaged records whose
 	// length could not be trusted: the bytes up to the next intact record
@@ -221,6 +222,9 @@ func scanSegment(r io.ReaderAt, start, rel0, limit int64, x *sparseIndex, resync
 		}
 		if x.wants(rel) {
 			x.add(indexPoint{rel: rel, pos: pos, ts: h.ts})
+		}
+		if rel > rel0 && h.ts < res.maxTs {
+			res.backwards = true
 		}
 		if rel == rel0 || h.ts < res.minTs {
 			res.minTs = h.ts

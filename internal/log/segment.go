@@ -70,6 +70,13 @@ type segment struct {
 	minTs  atomic.Int64
 	maxTs  atomic.Int64
 	sealed atomic.Bool
+	// written is when the newest record was written, on the client's
+	// monotonic clock: what retention measures ages from.
+	written written
+	// backwards is set when a record is stamped earlier than one before
+	// it (the wall clock went back): SeekToTime then scans the segment
+	// instead of trusting the index's times.
+	backwards atomic.Bool
 
 	// Read handle, opened on first use and kept in the client's file
 	// cache after the last reader releases it; closed on eviction, or as

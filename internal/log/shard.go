@@ -240,7 +240,7 @@ func (s *shard) loadSegment(base int64, active bool) (seg *segment, resynced int
 		return nil, -1, withPath(err, seg.path)
 	case err == nil && !active:
 		seg.index = x
-		seg.publish(sum)
+		seg.publish(sum, s.c.clock)
 		seg.sealed.Store(true)
 		return seg, -1, nil
 	case err == nil:
@@ -270,7 +270,8 @@ func (s *shard) loadSegment(base int64, active bool) (seg *segment, resynced int
 			return nil, -1, err
 		}
 	}
-	seg.publish(sum.extendedBy(res))
+	seg.publish(sum.extendedBy(res), s.c.clock)
+	seg.backwards.Store(res.backwards)
 	if !active {
 		seg.sealed.Store(true)
 		if !s.c.readOnly {
@@ -298,12 +299,18 @@ func (sum segmentSummary) extendedBy(res scanResult) segmentSummary {
 	return out
 }
 
-// publish sets a loaded segment's state.
-func (seg *segment) publish(sum segmentSummary) {
+// publish sets a loaded segment's state, and when it was last written
+// (see writtenAt).
+func (seg *segment) publish(sum segmentSummary, clk clock) {
 	seg.minTs.Store(sum.minTs)
 	seg.maxTs.Store(sum.maxTs)
 	seg.count.Store(sum.count)
 	seg.size.Store(sum.size)
+	ts := sum.maxTs
+	if sum.count == 0 {
+		ts = clk.now().UnixNano()
+	}
+	seg.written.at.Store(writtenAt(clk, ts))
 }
 
 // reportScan logs and counts damaged records a scan stepped over and the
@@ -450,6 +457,7 @@ func (s *shard) createSegment(base int64) (*segment, *os.File, error) {
 		return nil, nil, fmt.Errorf("create segment: %w", err)
 	}
 	s.dur.dirDirty.Store(true)
+	seg.written.at.Store(int64(s.c.clock.since()))
 	return seg, w, nil
 }
 
