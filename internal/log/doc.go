@@ -21,9 +21,9 @@
 //	<dataDir>/comet.format                           on-disk format version of the directory
 //	<dataDir>/<namespace>/<version>/shard-NNNN/      one directory per stream (NNNN: at least 4 digits)
 //	    log-<first entry, 16 digits>.comet           segment: records only, nothing else
-//	    log-<first entry, 16 digits>.index           sparse index of a sealed segment
+//	    log-<first entry, 16 digits>.index           sparse index of a sealed segment (or checkpoint of the active one)
+//	    log-<first entry, 16 digits>.index.tmp       an index being written; removed at open
 //	    groups/g-<32 hex digits>.offset              one consumer group's offset on this shard
-//	    *.tmp                                        a file being replaced; removed at open
 //
 // Namespace and version are 1 to 64 characters of [A-Za-z0-9_-] starting
 // with a letter or digit; they are validated before they become directory
@@ -31,6 +31,29 @@
 // string reaches the filesystem unchecked. Group names (any bytes, any
 // length) become file names through SHA-256. Directories are created
 // 0700 and files 0600 unless StorageConfig says otherwise.
+//
+// # What else a directory may hold
+//
+// Only the names above, exactly as the package writes them, are read
+// ("shard-7" or "log-+000000000000001.comet" are not); anything else is
+// left alone, and only the package's own leftovers (an index without its
+// segment, an index's temporary file) are removed. Symbolic links are
+// followed: a namespace, shard or segment may live on another disk. An
+// entry with a segment's name that is not a regular file (a directory, a
+// FIFO, a dangling link) is skipped and logged. Metadata files (marker,
+// indexes, offset files) are read without blocking and only up to the
+// size a valid one can have, whatever was put in their place. A stream
+// that cannot be opened (an unreadable segment, say) is logged as an
+// error and left out: the rest of the log opens, and every operation on
+// that stream returns the error. Two segments of a stream that claim the
+// same entry numbers are never written by the package: the stream keeps
+// the set of segments that holds the most entries (the active segment
+// always) and sets the others aside, untouched, unread and logged with
+// their file; records carry no stream identity, so a segment copied in
+// from another stream past the stream's end is read as its own (the
+// numbers in between count as lost). The lock file is the one entry
+// whose damage refuses a writer: without it a second writer could not be
+// kept out.
 //
 // # Record format
 //
@@ -174,7 +197,9 @@
 //     intact records (a flipped bit) is kept in place and skipped by
 //     readers. Both are logged with file and offset and counted
 //     (CometStats.Truncations, CorruptEntries). Sealed segments with a
-//     valid index are not read beyond one header each.
+//     valid index are not read beyond one header each. The log always
+//     opens, unless its directory cannot be used, its lock cannot be
+//     taken, or it holds data of a newer format (see Format versions).
 //   - Offset files are created (temporary file, fsync, rename, directory
 //     fsync) on a group's first Read, Ack, ResetOffset, SeekToTime or
 //     Register on a shard, and removed by DeleteConsumerGroup. Acknowledgements are plain writes, fsynced every
