@@ -4,10 +4,13 @@
 package log
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -350,4 +353,82 @@ func TestHostile_SegmentOfAnotherStreamAfterTheEnd(t *testing.T) {
 	ids, err := c.Append(context.Background(), hostileNS+":v1:shard:0000", [][]byte{[]byte("after")})
 	require.NoError(t, err)
 	require.Equal(t, 1000+count, ids[0].EntryNumber)
+}
+
+// TestHostile_EnormousLengthFields writes length fields no writer
+// produces into real records: the damaged record is skipped (or, at the
+// end, truncated as a torn tail), nothing is allocated for the length it
+// claims, and every other record is delivered.
+func TestHostile_EnormousLengthFields(t *testing.T) {
+	cases := []struct {
+		name   string
+		length uint32
+		last   bool // damage the shard's last record instead of one in the middle
+	}{
+		{"length_all_ones", 0xFFFFFFFF, false},
+		{"length_at_the_hard_maximum", hardMaxEntrySize, false},
+		{"length_just_below_the_hard_maximum", hardMaxEntrySize - 1, false},
+		{"length_past_the_end_of_the_last_record", hardMaxEntrySize - 1, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newHostileFixture(t)
+			seg, victim := 2, int64(0)
+			if tc.last {
+				seg = len(f.segs[0]) - 1
+			}
+			offs := recordOffsets(t, f.segPath(0, seg))
+			victim = f.segs[0][seg].FirstEntry + 3
+			at := offs[3]
+			if tc.last {
+				victim = f.segs[0][seg].EndEntry - 1
+				at = offs[len(offs)-1]
+			}
+			rewriteHeaderLength(t, f.segPath(0, seg), at, tc.length)
+			require.NoError(t, os.Remove(f.idxPath(0, seg))) // scanned at open, as after a crash
+
+			var before runtime.MemStats
+			runtime.ReadMemStats(&before)
+			c := openClient(t, f.dir, hostileConfig())
+			requireIntact(t, c, 0, []int64{victim})
+			requireIntact(t, c, 1, nil)
+			var after runtime.MemStats
+			runtime.ReadMemStats(&after)
+			require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(64<<20), "nothing is allocated for the length a damaged header claims")
+		})
+	}
+}
+
+// rewriteHeaderLength sets the length field of the record at off.
+func rewriteHeaderLength(t *testing.T, path string, off int64, length uint32) {
+	t.Helper()
+	fh, err := os.OpenFile(path, os.O_RDWR, 0)
+	require.NoError(t, err)
+	defer fh.Close()
+	_, err = fh.WriteAt(binary.LittleEndian.AppendUint32(nil, length), off)
+	require.NoError(t, err)
+}
+
+// TestClient_Append_EntriesAtAndAboveMaxEntrySize: an entry of exactly
+// MaxEntrySize is stored and read back; one byte more is refused with
+// ErrEntryTooLarge naming the entry, and nothing of its batch is written.
+func TestClient_Append_EntriesAtAndAboveMaxEntrySize(t *testing.T) {
+	cfg := testConfig()
+	cfg.Storage.MaxEntrySize = 1 << 20
+	cfg.Compression.Codec = CodecNone
+	c := openClient(t, t.TempDir(), cfg)
+	ctx := context.Background()
+	stream := "big:v1:shard:0000"
+	exact := bytes.Repeat([]byte{7}, 1<<20)
+	_, err := c.Append(ctx, stream, [][]byte{exact})
+	require.NoError(t, err)
+	_, err = c.Append(ctx, stream, [][]byte{[]byte("small"), make([]byte, 1<<20+1)})
+	require.ErrorIs(t, err, ErrEntryTooLarge)
+	require.ErrorContains(t, err, "entry 1")
+	n, err := c.Len(ctx, stream)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n, "nothing of the refused batch is written")
+	msgs := drain(t, NewConsumer(c, ConsumerOptions{Group: "g", Stream: "big:v1:shard:*"}), 10)
+	require.Len(t, msgs, 1)
+	require.Equal(t, exact, msgs[0].Data)
 }
