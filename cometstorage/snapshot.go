@@ -224,7 +224,9 @@ func (r *snapshotReader) decode(fileSize int64) (*snapshot, error) {
 		return nil, fmt.Errorf("%w: %d segments and %d keys do not fit in %d bytes", errBadSnapshot, nsegs, nkeys, fileSize)
 	}
 	snap.kd = newKeydir()
-	snap.kd.keys = make(map[string]entry, nkeys)
+	// A hint only: a count the file does not hold fails as truncated
+	// before memory follows it.
+	snap.kd.keys = make(map[string]entry, min(nkeys, 1<<20))
 	if err := r.segments(snap, nsegs); err != nil {
 		return nil, err
 	}

@@ -16,6 +16,11 @@ import (
 // MiB. A larger file is not an offset file this engine wrote.
 const maxOffsetFileSize = 64 << 20
 
+// maxMetadataFileSize bounds every metadata file read, whatever limit the
+// caller derives: no valid marker, index or offset file comes near it,
+// and an allocation of it works on 32-bit systems too.
+const maxMetadataFileSize = 256 << 20
+
 // readSmallFile reads a whole metadata file (marker, index, offset file)
 // that the directory may hold in any state: something other than a
 // regular file (a FIFO would block the open, a device would never end)
@@ -36,6 +41,7 @@ func readSmallFile(path string, limit int64) ([]byte, error) {
 	if !info.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is not a regular file (%s)", path, info.Mode().Type())
 	}
+	limit = min(limit, maxMetadataFileSize)
 	if info.Size() > limit {
 		return nil, fmt.Errorf("%s holds %d bytes, more than the %d a valid one can", path, info.Size(), limit)
 	}

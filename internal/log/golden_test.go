@@ -60,7 +60,7 @@ func goldenEntry(stream string, i int) []byte {
 		return append([]byte{0x28, 0xb5, 0x2f, 0xfd}, fmt.Appendf(nil, "raw entry %d that starts with the zstd magic", i)...)
 	}
 	e := fmt.Appendf(nil, "%s entry %d|", stream, i)
-	x := uint32(i*2654435761 + 1)
+	x := uint32(i)*2654435761 + 1
 	for len(e) < 20+(i*37)%300 {
 		x ^= x << 13
 		x ^= x >> 17
