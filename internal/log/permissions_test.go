@@ -98,6 +98,10 @@ func runAsNobody(t *testing.T, base string, f hostileFixture, path string, mode 
 	cmd.Env = append(os.Environ(), childEnv+"=permissions", permCaseEnv+"="+name, permDirEnv+"="+f.dir)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
 	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Skipf("cannot start a process as nobody to test file permissions (root reads every file): %v", err)
+	}
 	require.NoError(t, err, "the check as nobody failed:\n%s", out)
 }
 
