@@ -209,7 +209,10 @@
 //     file, then its index. The removal is not fsynced: if a power cut
 //     undoes it, the segment comes back behind every group's offset and
 //     the next cleanup removes it again. Index files without a segment
-//     and temporary files are removed at open.
+//     and index temporary files are removed at open.
+//   - Close writes each active segment's checkpoint (an index file, with
+//     an fsync), after everything appended was made durable; a shard whose
+//     fsync failed gets none. A writer creates comet.format when missing.
 //
 // # Durability
 //
