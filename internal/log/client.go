@@ -65,7 +65,10 @@ func NewClient(dataDir string, config ...CometConfig) (*Client, error) {
 // NewClientWithConfig opens the data directory: it takes the writer lock
 // (unless ReadOnly), recovers every shard (truncating torn tails, counting
 // damaged records) and starts background fsync, checkpoint and retention.
-// The log always opens unless the directory itself is unusable.
+// The log always opens unless the directory itself is unusable, another
+// writer holds it, or it holds data of a newer on-disk format (a
+// *FormatError, see ErrNewerFormat); a stream that cannot be opened is
+// logged and left out.
 func NewClientWithConfig(dataDir string, config CometConfig) (*Client, error) {
 	return newClient(dataDir, config, newSystemClock())
 }

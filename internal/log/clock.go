@@ -4,7 +4,6 @@
 package log // import "github.com/comet-otel/comet/internal/log"
 
 import (
-	"sync/atomic"
 	"time"
 )
 
@@ -47,10 +46,8 @@ func writtenAt(clk clock, maxTs int64) int64 {
 	return int64(now - max(age, 0))
 }
 
-// written holds a segment's last-write time on the monotonic clock.
-type written struct{ at atomic.Int64 }
-
-// ageOf is how long ago, on the monotonic clock, seg was last written.
-func (c *Client) ageOf(seg *segment, now time.Duration) time.Duration {
-	return now - time.Duration(seg.written.at.Load())
+// ageOf is how long ago seg was last written, now being a reading of the
+// monotonic clock (clock.since).
+func ageOf(seg *segment, now time.Duration) time.Duration {
+	return now - time.Duration(seg.written.Load())
 }

@@ -202,7 +202,7 @@ func (c *Client) sealDeletableActives(pressure bool, now time.Duration) (sealed 
 		if active.size.Load() == 0 {
 			continue
 		}
-		age := c.ageOf(active, now)
+		age := ageOf(active, now)
 		allowed := !r.ProtectUnconsumed || r.ForceDeleteAfter > 0 && age > r.ForceDeleteAfter
 		if !allowed {
 			allowed, _ = consumedUpTo(s, s.next.Load())
@@ -242,7 +242,7 @@ func (c *Client) cleanShard(s *shard, now time.Duration, need int64) {
 		var err error
 		reason := "max_age"
 		switch {
-		case r.MaxAge > 0 && c.ageOf(oldest, now) > r.MaxAge:
+		case r.MaxAge > 0 && ageOf(oldest, now) > r.MaxAge:
 			allowed, err = c.deletionAllowed(s, oldest, now)
 		case r.MaxShardSize > 0 && s.bytes.Load()+need > r.MaxShardSize:
 			reason = "max_shard_size"
@@ -347,7 +347,7 @@ func (c *Client) deletionAllowed(s *shard, seg *segment, now time.Duration) (boo
 	if !seg.sealed.Load() {
 		return false, nil
 	}
-	if r.ForceDeleteAfter > 0 && c.ageOf(seg, now) > r.ForceDeleteAfter {
+	if r.ForceDeleteAfter > 0 && ageOf(seg, now) > r.ForceDeleteAfter {
 		return true, nil
 	}
 	if !r.ProtectUnconsumed {

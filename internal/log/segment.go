@@ -72,7 +72,7 @@ type segment struct {
 	sealed atomic.Bool
 	// written is when the newest record was written, on the client's
 	// monotonic clock: what retention measures ages from.
-	written written
+	written atomic.Int64
 	// backwards is set when a record is stamped earlier than one before
 	// it (the wall clock went back): SeekToTime then scans the segment
 	// instead of trusting the index's times.

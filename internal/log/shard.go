@@ -310,7 +310,7 @@ func (seg *segment) publish(sum segmentSummary, clk clock) {
 	if sum.count == 0 {
 		ts = clk.now().UnixNano()
 	}
-	seg.written.at.Store(writtenAt(clk, ts))
+	seg.written.Store(writtenAt(clk, ts))
 }
 
 // reportScan logs and counts damaged records a scan stepped over and the
@@ -457,7 +457,7 @@ func (s *shard) createSegment(base int64) (*segment, *os.File, error) {
 		return nil, nil, fmt.Errorf("create segment: %w", err)
 	}
 	s.dur.dirDirty.Store(true)
-	seg.written.at.Store(int64(s.c.clock.since()))
+	seg.written.Store(int64(s.c.clock.since()))
 	return seg, w, nil
 }
 

@@ -259,7 +259,7 @@ func (s *shard) write(b *batch) (first int64, seg *segment, segPos, pos int64, e
 		seg.backwards.Store(true)
 	}
 	seg.noteTimestamp(b.ts)
-	seg.written.at.Store(int64(s.c.clock.since()))
+	seg.written.Store(int64(s.c.clock.since()))
 	seg.count.Store(rel0 + n)
 	seg.size.Store(size + int64(len(b.buf)))
 	first = s.next.Load()
