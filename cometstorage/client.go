@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"io/fs"
 	"os"
 	"slices"
 	"strings"
@@ -78,7 +80,12 @@ type client struct {
 	writes  []write        // a batch's writes, reused
 	index   map[string]int // key → position in writes, for large batches
 	batches uint64         // batches appended, to tell an idle client
-	onClose func()
+	last    log.Location   // the newest record applied, for the snapshot
+	// sinceSnapshot counts the record bytes appended since the last
+	// snapshot; snapshotSize is that snapshot's size.
+	sinceSnapshot, snapshotSize int64
+	damaged                     map[entry]bool // damaged records already reported (seg, off)
+	onClose                     func()
 
 	maint maintenance // background compaction state, owned by its goroutine
 	stop  chan struct{}
@@ -144,22 +151,85 @@ func engineConfig(set clientSettings) log.CometConfig {
 	return cfg
 }
 
-// rebuild reads every record of the log, in order, into the key
-// directory. Damaged records were skipped by the engine (and a torn tail
-// truncated); their writes are lost and reported here.
+// rebuild loads the key directory: from the snapshot written at the last
+// Close plus the records appended after it when the snapshot matches the
+// log, otherwise by reading every record of the log, in order. Damaged
+// records were skipped by the engine (and a torn tail truncated); their
+// writes are lost and reported here.
 func (c *client) rebuild(ctx context.Context) error {
 	start := time.Now()
 	infos, err := c.eng.Segments(stream)
 	if err != nil {
 		return fmt.Errorf("comet_storage: list segments of %s: %w", c.dir, err)
 	}
-	for _, info := range infos {
-		c.kd.addRecord(c.kd.segment(info.FirstEntry), info.Bytes)
+	from, err := c.restoreSnapshot(ctx, infos)
+	if err != nil {
+		c.log.Warn("Ignoring the key directory snapshot; reading the whole log", zap.Error(err))
 	}
+	c.kd.sizes(infos)
+	read, malformed, err := c.replay(ctx, from)
+	if from > 0 {
+		c.kd.dropVanished()
+	}
+	if err != nil {
+		return fmt.Errorf("comet_storage: read the log in %s: %w", c.dir, err)
+	}
+	st := c.eng.GetStats()
+	// Damage in records the snapshot covers is found when a key is read
+	// (see forgetDamaged); here only that in the records read counts.
+	skipped := st.CorruptEntries
+	if from > 0 {
+		skipped = recordsFrom(infos, from) - read
+	}
+	if damaged := skipped + st.Truncations + malformed; damaged > 0 {
+		c.log.Error("Recovered from damaged records: the batches they held are lost, everything else is intact",
+			zap.Int64("damaged_records", skipped+malformed),
+			zap.Int64("torn_tails_truncated", st.Truncations), zap.Int64("truncated_bytes", st.TruncatedBytes))
+		c.set.events.report(c.set.events.damaged, damaged)
+	}
+	c.log.Info("Opened comet storage client",
+		zap.Int("keys", c.kd.live), zap.Int("segments", len(c.kd.segs)),
+		zap.Int64("disk_bytes", c.kd.disk), zap.Bool("from_snapshot", from > 0),
+		zap.Int64("records_read", read), zap.Duration("duration", time.Since(start)))
+	return nil
+}
+
+// recordsFrom counts the records of the log's segments from entry from on.
+func recordsFrom(infos []log.SegmentInfo, from int64) (n int64) {
+	for _, in := range infos {
+		n += max(in.EndEntry-max(in.FirstEntry, from), 0)
+	}
+	return n
+}
+
+// restoreSnapshot loads the snapshot into the key directory when it
+// matches the log and returns the entry the log must be read from: 0 when
+// there is no usable snapshot (the error says why one was not used).
+func (c *client) restoreSnapshot(ctx context.Context, infos []log.SegmentInfo) (int64, error) {
+	snap, err := readSnapshot(c.dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err == nil {
+		err = snap.matches(infos, func(loc log.Location) ([]byte, error) { return c.eng.ReadAt(ctx, stream, loc) })
+	}
+	if err != nil {
+		return 0, err
+	}
+	c.kd, c.last = snap.kd, snap.last
+	return snap.next, nil
+}
+
+// replay applies the records from entry from on to the key directory and
+// returns how many it read and how many were not valid operation lists.
+func (c *client) replay(ctx context.Context, from int64) (read, malformed int64, err error) {
 	var ops []decodedOp
-	var malformed int64
-	err = c.eng.Scan(ctx, stream, 0, func(loc log.Location, data []byte) error {
+	err = c.eng.Scan(ctx, stream, from, func(loc log.Location, data []byte) error {
+		read++
 		ops, err = parseRecord(data, ops[:0])
+		if errors.Is(err, log.ErrNewerFormat) {
+			return fmt.Errorf("segment %d offset %d: %w; open it with the release that wrote it or a later one", loc.Segment, loc.Offset, err)
+		}
 		if err != nil {
 			malformed++
 			c.log.Error("Skipping a record that is not a valid operation list: its writes are lost",
@@ -174,22 +244,10 @@ func (c *client) rebuild(ctx context.Context) error {
 				c.kd.set(string(op.key), seg, uint32(loc.Offset), uint32(loc.Size), op.voff, op.vlen)
 			}
 		}
+		c.last = loc
 		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("comet_storage: read the log in %s: %w", c.dir, err)
-	}
-	st := c.eng.GetStats()
-	if damaged := st.CorruptEntries + st.Truncations + malformed; damaged > 0 {
-		c.log.Error("Recovered from damaged records: the batches they held are lost, everything else is intact",
-			zap.Int64("damaged_records", st.CorruptEntries+malformed),
-			zap.Int64("torn_tails_truncated", st.Truncations), zap.Int64("truncated_bytes", st.TruncatedBytes))
-		c.set.events.report(c.set.events.damaged, damaged)
-	}
-	c.log.Info("Opened comet storage client",
-		zap.Int("keys", c.kd.live), zap.Int("segments", len(c.kd.segs)),
-		zap.Int64("disk_bytes", c.kd.disk), zap.Duration("duration", time.Since(start)))
-	return nil
+	return read, malformed, err
 }
 
 // Get returns the value of key, or nil when it has none. The value is
@@ -206,10 +264,17 @@ func (c *client) Get(ctx context.Context, key string) ([]byte, error) {
 		if !ok {
 			return nil, nil
 		}
-		v, err := c.read(ctx, e)
+		v, err := c.readKey(ctx, key, e)
 		// Compaction may have moved the record and deleted its segment
 		// between the lookup and the read: look again.
 		if errors.Is(err, log.ErrEntryGone) && attempt < 3 {
+			continue
+		}
+		var damaged *damagedRecord
+		if errors.As(err, &damaged) && attempt < maxRepairs {
+			if err := c.forgetDamaged(ctx, damaged); err != nil {
+				return nil, err
+			}
 			continue
 		}
 		return v, err
@@ -235,13 +300,7 @@ func (c *client) Batch(ctx context.Context, ops ...*storage.Operation) error {
 	if err := validateOps(ops); err != nil {
 		return err
 	}
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return errClientClosed
-	}
-	wrote, err := c.batchLocked(ctx, ops)
-	c.mu.Unlock()
+	wrote, err := c.batchRepairing(ctx, ops)
 	if err == nil && wrote && c.set.sync.Mode == SyncAlways {
 		if err = c.eng.Sync(ctx); err != nil {
 			err = fmt.Errorf("comet_storage: fsync: %w", err)
@@ -259,6 +318,28 @@ func (c *client) reportHealth(wrote bool, err error) {
 		c.set.health.OK()
 	case errors.Is(err, storage.ErrStorageFull), health.Permanent(err):
 		c.set.health.Failed(err)
+	}
+}
+
+// batchRepairing runs a batch under mu; when one of its Gets finds a
+// damaged record, the key is reverted to its previous value (see
+// forgetDamaged) and the batch runs again: nothing was written yet.
+func (c *client) batchRepairing(ctx context.Context, ops []*storage.Operation) (bool, error) {
+	for attempt := 0; ; attempt++ {
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			return false, errClientClosed
+		}
+		wrote, err := c.batchLocked(ctx, ops)
+		c.mu.Unlock()
+		var damaged *damagedRecord
+		if !errors.As(err, &damaged) || attempt >= maxRepairs {
+			return wrote, err
+		}
+		if err := c.forgetDamaged(ctx, damaged); err != nil {
+			return false, err
+		}
 	}
 }
 
@@ -301,7 +382,7 @@ func (c *client) batchLocked(ctx context.Context, ops []*storage.Operation) (boo
 			e, ok := c.kd.get(op.Key)
 			op.Value = nil
 			if ok {
-				v, err := c.read(ctx, e)
+				v, err := c.readKey(ctx, op.Key, e)
 				if err != nil {
 					return false, err
 				}
@@ -349,6 +430,8 @@ func (c *client) batchLocked(ctx context.Context, ops []*storage.Operation) (boo
 
 // apply points the keys of a record just appended at it.
 func (c *client) apply(loc log.Location, ws []write) {
+	c.last = loc
+	c.sinceSnapshot += loc.Size
 	seg := c.kd.segment(loc.Segment)
 	c.kd.addRecord(seg, loc.Size)
 	off, size := uint32(loc.Offset), uint32(loc.Size)
@@ -478,7 +561,7 @@ func (c *client) Walk(ctx context.Context, fn storage.WalkFunc) error {
 
 // Close stops background compaction and closes the log, which makes
 // everything written durable. Operations after Close fail.
-func (c *client) Close(context.Context) error {
+func (c *client) Close(ctx context.Context) error {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -488,12 +571,77 @@ func (c *client) Close(context.Context) error {
 	c.mu.Unlock()
 	close(c.stop)
 	c.bg.Wait()
+	c.saveSnapshot(ctx)
 	err := c.eng.Close()
 	c.onClose()
 	if err != nil {
 		return fmt.Errorf("comet_storage: close %s: %w", c.dir, err)
 	}
 	return nil
+}
+
+// saveSnapshot writes the key directory snapshot the next open starts
+// from. It is captured under mu (appends wait for the encoding: about 50
+// ns per key), then the log is fsynced and the snapshot written, so it
+// never describes records a power loss could take back. A failure only
+// costs the next open a longer read of the log.
+func (c *client) saveSnapshot(ctx context.Context) {
+	b, err := c.captureSnapshot(ctx)
+	if err == nil {
+		err = c.eng.Sync(ctx)
+	}
+	if err == nil {
+		err = writeSnapshot(c.dir, b)
+	}
+	if err != nil {
+		c.log.Warn("Could not write the key directory snapshot; the next open reads the log from an older one, or all of it", zap.Error(err))
+		return
+	}
+	c.mu.Lock()
+	c.sinceSnapshot, c.snapshotSize = 0, int64(len(b))
+	c.mu.Unlock()
+}
+
+// captureSnapshot encodes the key directory and the log position it
+// covers, under mu so that no record is appended meanwhile.
+func (c *client) captureSnapshot(ctx context.Context) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	next, err := c.eng.Len(ctx, stream)
+	if err != nil {
+		return nil, err
+	}
+	infos, err := c.eng.Segments(stream)
+	if err != nil {
+		return nil, err
+	}
+	var lastCRC uint32
+	if next > 0 {
+		data, err := c.eng.ReadAt(ctx, stream, c.last)
+		if err != nil {
+			return nil, fmt.Errorf("its last record cannot be read: %w", err)
+		}
+		lastCRC = crc32.Checksum(data, snapshotCRC)
+	}
+	return snapshotBytes(&c.kd, infos, next, c.last, lastCRC), nil
+}
+
+// snapshotEvery is how many bytes of records, at least, are appended
+// between two snapshots while the client runs (besides the one at Close):
+// after a crash, the open reads at most about this much of the log. A
+// snapshot is also at most a quarter of what was appended since the
+// previous one, so its cost stays a small share of the writes.
+const snapshotEvery = 64 << 20
+
+// snapshotIfDue writes a snapshot once enough was appended since the last
+// one. The maintenance goroutine calls it.
+func (c *client) snapshotIfDue(ctx context.Context) {
+	c.mu.Lock()
+	due := !c.closed && c.sinceSnapshot >= max(snapshotEvery, 4*c.snapshotSize)
+	c.mu.Unlock()
+	if due {
+		c.saveSnapshot(ctx)
+	}
 }
 
 // usage reports the live keys and the disk bytes of the client.

@@ -516,3 +516,22 @@ func TestEngineConfig_SyncModes(t *testing.T) {
 		require.Equal(t, want, got, "sync mode %s", mode)
 	}
 }
+
+// TestClient_HugeValue_IsRefusedAndStoreKeepsWorking: a value whose batch
+// would exceed the record limit is refused before anything is copied or
+// written; a large value under it round-trips.
+func TestClient_HugeValue_IsRefusedAndStoreKeepsWorking(t *testing.T) {
+	ctx := context.Background()
+	c := openTestClient(t, testConfig(t.TempDir()))
+	require.NoError(t, c.Set(ctx, "before", []byte("v")))
+	// make does not touch the pages of a large zeroed slice: no memory
+	// is spent on the refused value.
+	err := c.Set(ctx, "huge", make([]byte, maxRecordSize))
+	require.ErrorIs(t, err, errBatchTooLarge)
+	got, err := c.Get(ctx, "huge")
+	require.NoError(t, err)
+	require.Nil(t, got)
+	large := bytes.Repeat([]byte("large "), (8<<20)/6)
+	require.NoError(t, c.Set(ctx, "large", large))
+	model{"before": []byte("v"), "large": large}.check(t, c)
+}

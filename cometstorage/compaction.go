@@ -13,7 +13,8 @@ import (
 	"github.com/comet-otel/comet/internal/log"
 )
 
-// Background reclamation of space. Each round, every CheckInterval:
+// Background reclamation of space, and key directory snapshots. Each
+// round, every CheckInterval:
 //
 //  1. The active segment is sealed when it is mostly garbage and either a
 //     quarter full or idle since the last round, so a drained store does
@@ -26,6 +27,10 @@ import (
 //     live records copied to the active segment, one record at a time
 //     under the client's lock, each copied only if its key still points
 //     at the old record; then an fsync, then the segment is deleted.
+//  5. Once snapshotEvery bytes of records (and four times the last
+//     snapshot's size) were appended since the last key directory
+//     snapshot, a new one is written, so that an open after a crash reads
+//     little of the log.
 //
 // Steps 2 and 3 repeat while they free something, since deleting one
 // segment can make the tombstones of the next unneeded, and again after
@@ -74,6 +79,7 @@ func (c *client) stopping() bool {
 // maintain runs one round of reclamation. Only the compaction goroutine
 // (or a test, with that goroutine idle) calls it.
 func (c *client) maintain() {
+	defer c.snapshotIfDue(context.Background())
 	c.sealDeadActive()
 	// Compact only segments sealed before the round: copies fill new
 	// segments, and chasing those would make a round endless.

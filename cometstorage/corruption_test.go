@@ -253,19 +253,51 @@ func rewriteLength(t *testing.T, path string, off int64, damage func(uint32) uin
 }
 
 // TestCorruption_DamagedWhileOpen flips a byte of a live record under an
-// open client: Get reports the damage as an error, never as data.
+// open client (or under a key directory restored from a snapshot, which
+// does not read the records it points to): the damaged value is never
+// returned; the batch the record held is lost whole, as a full read of
+// the log would find, so each of its keys takes its previous value; the
+// damage is counted once.
 func TestCorruption_DamagedWhileOpen(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	c := openTestClient(t, testConfig(dir))
-	require.NoError(t, c.Set(ctx, "k", []byte("a value worth keeping")))
-	c.mu.Lock()
-	e := c.kd.keys["k"]
-	c.mu.Unlock()
-	requireValue(t, c, "k", []byte("a value worth keeping"))
-	flipByte(t, segmentPath(dir, e.seg), int64(e.off)+int64(e.size)-1) // the value's last byte
-	_, err := c.Get(ctx, "k")
-	var corrupt *log.CorruptionError
-	require.ErrorAs(t, err, &corrupt)
-	require.Error(t, c.Batch(ctx, storage.GetOperation("k")))
+	for _, reopen := range []bool{false, true} {
+		t.Run(map[bool]string{false: "open", true: "reopened_from_snapshot"}[reopen], func(t *testing.T) {
+			ctx := context.Background()
+			dir := t.TempDir()
+			tt := componenttest.NewTelemetry()
+			t.Cleanup(func() { require.NoError(t, tt.Shutdown(ctx)) })
+			open := func() *client {
+				ext, err := NewFactory().Create(ctx, metadatatest.NewSettings(tt), testConfig(dir))
+				require.NoError(t, err)
+				require.NoError(t, ext.Start(ctx, componenttest.NewNopHost()))
+				t.Cleanup(func() { require.NoError(t, ext.Shutdown(ctx)) })
+				sc, err := ext.(storage.Extension).GetClient(ctx, component.KindExporter, testOwner, testStorageName)
+				require.NoError(t, err)
+				return sc.(*client)
+			}
+			c := open()
+			require.NoError(t, c.Set(ctx, "k", []byte("the previous value")))
+			require.NoError(t, c.Batch(ctx,
+				storage.SetOperation("k", []byte("a value worth keeping")),
+				storage.SetOperation("other", []byte("written in the same batch"))))
+			c.mu.Lock()
+			e := c.kd.keys["k"]
+			c.mu.Unlock()
+			if reopen {
+				require.NoError(t, c.Close(ctx))
+			}
+			flipByte(t, segmentPath(dir, e.seg), int64(e.off)+int64(e.size)-1)
+			if reopen {
+				c = open()
+			}
+			requireValue(t, c, "k", []byte("the previous value"))
+			get := storage.GetOperation("other")
+			require.NoError(t, c.Batch(ctx, get))
+			require.Nil(t, get.Value, "the whole batch is lost")
+			require.NoError(t, c.Set(ctx, "k", []byte("new")))
+			requireValue(t, c, "k", []byte("new"))
+			metadatatest.AssertEqualCometStorageDamagedRecords(t, tt,
+				[]metricdata.DataPoint[int64]{{Value: 1}}, metricdatatest.IgnoreTimestamp())
+			checkAccounting(t, c)
+		})
+	}
 }

@@ -16,6 +16,8 @@
 // holding one engine log, stream kv:v1:shard:0000:
 //
 //	<directory>/<client>/comet.lock                        engine writer lock (PID)
+//	<directory>/<client>/comet.format                      engine on-disk format version
+//	<directory>/<client>/keydir.snapshot                   key directory snapshot (Close, every 64 MiB)
 //	<directory>/<client>/kv/v1/shard-0000/log-<16 digits>.comet   segments
 //	<directory>/<client>/kv/v1/shard-0000/log-<16 digits>.index   sparse index of a sealed segment
 //
@@ -36,6 +38,12 @@
 //	  byte     1 = set, 2 = delete
 //	  uvarint  key length (1 .. MaxKeySize), key bytes
 //	  set:     uvarint value length, value bytes
+//
+// A record of a higher format version (the engine's checksum holds, so
+// the byte is what its writer wrote) comes from a newer release: the
+// client refuses to open, naming the directory, the record and both
+// versions (the error matches log.ErrNewerFormat), and skips nothing.
+// Version 0 or any other malformed payload is damage (see Recovery).
 //
 // Engine records are all or nothing (checksum), so a batch is atomic: a
 // crash at any point leaves all of its writes or none. Deletes of keys
@@ -76,13 +84,57 @@
 //
 // # Recovery
 //
-// At open the client scans its log and rebuilds the key directory,
-// applying records in log order. The engine truncates a torn tail and
-// steps over damaged records, including one whose length field is damaged
-// (it resynchronises to the next intact record and counts the damaged
-// bytes as one entry): only the batches the damaged records held are
-// lost, logged with counts and counted in
-// otelcol_comet_storage_damaged_records. The store always opens.
+// At open the client loads the latest key directory snapshot (see Key
+// directory snapshot) and reads the records after
+// the log position it covers, applying them in log order; without a
+// usable snapshot it reads every record of the log. The engine truncates
+// a torn tail and steps over damaged records, including one whose length
+// field is damaged (it resynchronises to the next intact record and
+// counts the damaged bytes as one entry): only the batches the damaged
+// records held are lost, logged with counts and counted in
+// otelcol_comet_storage_damaged_records. A record the snapshot covers is
+// not read at open: when a value is read from it and it turns out
+// damaged, its keys take the values they had before it (found by reading
+// the log up to it), exactly as a full read would have left them, and
+// the damage is counted and logged once. The store always opens.
+//
+// # Key directory snapshot
+//
+// Close, and the maintenance round once 64 MiB of records (and four times
+// the previous snapshot's size) were appended since the last snapshot,
+// captures the key directory under the client's lock, fsyncs the log,
+// then writes keydir.snapshot through a temporary file, fsync, rename
+// and directory fsync. After a crash the open thus reads at most about
+// 64 MiB of records. Little-endian:
+//
+//	0    4     magic "CKDS"
+//	4    1     version (1)
+//	5    3     reserved, zero
+//	8    8     next entry N: the snapshot holds the effect of every record before it
+//	16   8     segment (first entry number) of the last record before N
+//	24   8     byte offset of that record in its segment
+//	32   8     size of that record on disk
+//	40   4     CRC-32C of that record's payload
+//	44   4     number of segments S
+//	48   8     number of keys K
+//	56   56·S  segments, ascending: first entry, end entry, bytes, operation
+//	           bytes, live bytes, live sets, live tombstones (int64 each)
+//	...  K ×   key length (uint32), key, segment, oldest segment (int64
+//	           each), record offset, record size, value offset, value
+//	           length (uint32 each; value length 0xFFFFFFFF: tombstone)
+//	end  4     CRC-32C of everything before
+//
+// At open it is used only if its checksum holds, it is version 1, the log
+// reaches entry N, every segment it lists that still exists is unchanged
+// (the one that was active may only have grown), no segment it does not
+// list holds entries before N, and its last record is in the log with the
+// same payload checksum (unless compaction has deleted that record's
+// segment since). Segments deleted since are fine: compaction deletes a
+// segment only once no key points into it, so the records after N
+// re-point every key that mattered, and a key still pointing into a
+// deleted segment was last written by a record that is gone too (a full
+// read finds none) and is forgotten. Anything else is logged and the
+// whole log read; the snapshot is a cache, the log the authority.
 //
 // # Durability
 //

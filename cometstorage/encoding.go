@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/comet-otel/comet/internal/log"
 )
 
 // Record payload layout (see the package documentation):
@@ -37,6 +39,18 @@ var (
 	errBadRecord     = errors.New("comet_storage: record is not a valid operation list")
 	errBatchTooLarge = fmt.Errorf("comet_storage: the writes of one batch exceed %d bytes once encoded", maxRecordSize)
 )
+
+// newerPayloadError is a record whose payload format version is newer
+// than this release reads. The engine's checksum held, so the byte is
+// what a writer wrote: a newer release, not damage. It matches
+// log.ErrNewerFormat.
+type newerPayloadError struct{ found byte }
+
+func (e *newerPayloadError) Error() string {
+	return fmt.Sprintf("record of payload format version %d, newer than this release reads (version %d and older)", e.found, formatVersion)
+}
+
+func (e *newerPayloadError) Unwrap() error { return log.ErrNewerFormat }
 
 // write is one operation of a record being encoded: the last write of a
 // batch to its key.
@@ -98,6 +112,9 @@ type decodedOp struct {
 func parseRecord(payload []byte, dst []decodedOp) ([]decodedOp, error) {
 	if uint64(len(payload)) > math.MaxUint32 {
 		return nil, fmt.Errorf("%w: %d bytes", errBadRecord, len(payload))
+	}
+	if len(payload) > 0 && payload[0] > formatVersion {
+		return nil, &newerPayloadError{found: payload[0]}
 	}
 	if len(payload) < 3 || payload[0] != formatVersion || payload[1] != kindBatch {
 		return nil, fmt.Errorf("%w: unknown version or kind", errBadRecord)

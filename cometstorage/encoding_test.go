@@ -5,10 +5,13 @@ package cometstorage
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/comet-otel/comet/internal/log"
 )
 
 func TestEncodeRecord_RoundTrip(t *testing.T) {
@@ -38,7 +41,7 @@ func TestParseRecord_RejectsMalformed(t *testing.T) {
 	good := encodeRecord(nil, []write{{key: "k", value: []byte("value")}, {key: "d", del: true}})
 	cases := map[string][]byte{
 		"empty":           {},
-		"unknown version": append([]byte{9}, good[1:]...),
+		"version zero":    append([]byte{0}, good[1:]...),
 		"unknown kind":    append([]byte{1, 9}, good[2:]...),
 		"zero operations": {1, 1, 0},
 		"truncated":       good[:len(good)-1],
@@ -56,6 +59,19 @@ func TestParseRecord_RejectsMalformed(t *testing.T) {
 			require.ErrorIs(t, err, errBadRecord)
 			require.Empty(t, ops)
 		})
+	}
+}
+
+// TestParseRecord_NewerVersionIsNotDamage: a version above this release's
+// is a newer writer's record, reported as such (log.ErrNewerFormat), not
+// as a malformed one.
+func TestParseRecord_NewerVersionIsNotDamage(t *testing.T) {
+	good := encodeRecord(nil, []write{{key: "k", value: []byte("value")}})
+	for _, v := range []byte{formatVersion + 1, 9, 255} {
+		_, err := parseRecord(append([]byte{v}, good[1:]...), nil)
+		require.ErrorIs(t, err, log.ErrNewerFormat)
+		require.NotErrorIs(t, err, errBadRecord)
+		require.ErrorContains(t, err, fmt.Sprintf("payload format version %d", v))
 	}
 }
 

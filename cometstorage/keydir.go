@@ -210,3 +210,25 @@ func (d *keydir) collectTombstone(seg *segment, key string) (keep bool) {
 	delete(d.keys, key)
 	return false
 }
+
+// revert replaces key's entry bad (a damaged record) with its previous
+// operation prev, or removes the key when it has none or prev deleted it.
+// Only the live accounts change: the operations were counted when
+// written.
+func (d *keydir) revert(key string, bad, prev entry, found bool) {
+	d.unref(key, bad)
+	if !bad.tombstone() {
+		d.live--
+	}
+	s := d.byBase[prev.seg]
+	if !found || prev.tombstone() || s == nil {
+		delete(d.keys, key)
+		return
+	}
+	prev.oldest = min(bad.oldest, prev.seg)
+	cost := prev.cost(key)
+	s.liveBytes += cost
+	s.liveSets++
+	d.live++
+	d.keys[key] = prev
+}

@@ -18,7 +18,7 @@ import (
 )
 
 // Reporter reports status changes of one component. The zero value is
-// ready; until SetHost it reports nothing.
+// ready; until SetHost it reports nothing, and a nil *Reporter never does.
 type Reporter struct {
 	current atomic.Int32 // a componentstatus.Status
 
@@ -28,6 +28,9 @@ type Reporter struct {
 
 // SetHost sets the host to report to; the component calls it in Start.
 func (r *Reporter) SetHost(host component.Host) {
+	if r == nil {
+		return
+	}
 	r.mu.Lock()
 	r.host = host
 	r.mu.Unlock()
@@ -35,7 +38,7 @@ func (r *Reporter) SetHost(host component.Host) {
 
 // OK reports that the component works (again).
 func (r *Reporter) OK() {
-	if componentstatus.Status(r.current.Load()) == componentstatus.StatusOK {
+	if r == nil || componentstatus.Status(r.current.Load()) == componentstatus.StatusOK {
 		return
 	}
 	r.report(componentstatus.NewEvent(componentstatus.StatusOK))
@@ -44,6 +47,9 @@ func (r *Reporter) OK() {
 // Failed reports err as a recoverable or, when Permanent(err) says so, a
 // permanent error.
 func (r *Reporter) Failed(err error) {
+	if r == nil {
+		return
+	}
 	if Permanent(err) {
 		r.report(componentstatus.NewPermanentErrorEvent(err))
 		return
@@ -54,6 +60,9 @@ func (r *Reporter) Failed(err error) {
 // Recoverable reports err as a recoverable error, whatever it wraps: for
 // failures that are not the directory's, such as a backend refusing data.
 func (r *Reporter) Recoverable(err error) {
+	if r == nil {
+		return
+	}
 	r.report(componentstatus.NewRecoverableErrorEvent(err))
 }
 

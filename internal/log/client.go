@@ -27,10 +27,13 @@ type Client struct {
 	log      *zap.Logger
 	lock     *dirLock
 	readOnly bool
+	clock    clock
 
 	mu     sync.RWMutex
 	shards map[streamKey]*shard
 	byName sync.Map // stream name as given → *shard, the Append fast path
+
+	failedShards sync.Map // streamKey → message of the error that kept it closed
 
 	notifyMu  sync.Mutex
 	notifiers map[namespaceKey]*notifier
@@ -62,8 +65,16 @@ func NewClient(dataDir string, config ...CometConfig) (*Client, error) {
 // NewClientWithConfig opens the data directory: it takes the writer lock
 // (unless ReadOnly), recovers every shard (truncating torn tails, counting
 // damaged records) and starts background fsync, checkpoint and retention.
-// The log always opens unless the directory itself is unusable.
+// The log always opens unless the directory itself is unusable, another
+// writer holds it, or it holds data of a newer on-disk format (a
+// *FormatError, see ErrNewerFormat); a stream that cannot be opened is
+// logged and left out.
 func NewClientWithConfig(dataDir string, config CometConfig) (*Client, error) {
+	return newClient(dataDir, config, newSystemClock())
+}
+
+// newClient is NewClientWithConfig on a given clock.
+func newClient(dataDir string, config CometConfig, clk clock) (*Client, error) {
 	cfg := config.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("comet config: %w", err)
@@ -77,6 +88,7 @@ func NewClientWithConfig(dataDir string, config CometConfig) (*Client, error) {
 		cfg:       cfg,
 		log:       cfg.Logger.With(zap.String("directory", dir)),
 		readOnly:  cfg.Concurrency.ReadOnly,
+		clock:     clk,
 		shards:    map[streamKey]*shard{},
 		notifiers: map[namespaceKey]*notifier{},
 		consumers: map[*Consumer]struct{}{},
@@ -97,7 +109,11 @@ func NewClientWithConfig(dataDir string, config CometConfig) (*Client, error) {
 			return nil, err
 		}
 	}
-	if err := c.openExistingShards(); err != nil {
+	err = checkFormatMarker(dir, c.readOnly, cfg.Storage.FileMode, c.log)
+	if err == nil {
+		err = c.openExistingShards()
+	}
+	if err != nil {
 		c.closeShards()
 		if c.lock != nil {
 			_ = c.lock.release()
@@ -115,15 +131,22 @@ func (c *Client) openExistingShards() error {
 }
 
 // openShardsOf opens the shards on disk of one namespace (or of all, for
-// the zero namespaceKey) that are not open yet.
+// the zero namespaceKey) that are not open yet. A shard that cannot be
+// opened is reported and left out (see unopenable); a newer format
+// refuses the whole directory.
 func (c *Client) openShardsOf(nk namespaceKey) error {
 	keys, err := c.discoverShards(nk)
 	if err != nil {
 		return err
 	}
 	for _, k := range keys {
-		if _, err := c.shardByKey(k, false); err != nil && !errors.Is(err, os.ErrNotExist) {
+		_, err := c.shardByKey(k, false)
+		switch {
+		case err == nil || errors.Is(err, os.ErrNotExist):
+		case errors.Is(err, ErrNewerFormat) || errors.Is(err, ErrClosed):
 			return err
+		default:
+			c.unopenable(k, err)
 		}
 	}
 	return nil
@@ -174,7 +197,7 @@ func readDirNames(dir string) ([]string, error) {
 	}
 	names := make([]string, 0, len(entries))
 	for _, e := range entries {
-		if e.IsDir() {
+		if isDirectory(dir, e) {
 			names = append(names, e.Name())
 		}
 	}
@@ -212,6 +235,7 @@ func (c *Client) shardByKey(k streamKey, create bool) (*shard, error) {
 		return nil, fmt.Errorf("open stream %s: %w", k.name(), err)
 	}
 	c.shards[k] = s
+	c.failedShards.Delete(k)
 	c.diskBytes.Add(s.bytes.Load())
 	return s, nil
 }
@@ -343,6 +367,7 @@ func (c *Client) Close() error {
 		errs = append(errs, s.groups.syncAll())
 	}
 	c.bg.Wait()
+	c.checkpointActiveSegments()
 	c.closeConsumers()
 	c.files.closeAll()
 	errs = append(errs, c.closeShards())

@@ -18,11 +18,12 @@
 // # Directory layout
 //
 //	<dataDir>/comet.lock                             writer lock (holds the writer's PID)
+//	<dataDir>/comet.format                           on-disk format version of the directory
 //	<dataDir>/<namespace>/<version>/shard-NNNN/      one directory per stream (NNNN: at least 4 digits)
 //	    log-<first entry, 16 digits>.comet           segment: records only, nothing else
-//	    log-<first entry, 16 digits>.index           sparse index of a sealed segment
+//	    log-<first entry, 16 digits>.index           sparse index of a sealed segment (or checkpoint of the active one)
+//	    log-<first entry, 16 digits>.index.tmp       an index being written; removed at open
 //	    groups/g-<32 hex digits>.offset              one consumer group's offset on this shard
-//	    *.tmp                                        a file being replaced; removed at open
 //
 // Namespace and version are 1 to 64 characters of [A-Za-z0-9_-] starting
 // with a letter or digit; they are validated before they become directory
@@ -30,6 +31,29 @@
 // string reaches the filesystem unchecked. Group names (any bytes, any
 // length) become file names through SHA-256. Directories are created
 // 0700 and files 0600 unless StorageConfig says otherwise.
+//
+// # What else a directory may hold
+//
+// Only the names above, exactly as the package writes them, are read
+// ("shard-7" or "log-+000000000000001.comet" are not); anything else is
+// left alone, and only the package's own leftovers (an index without its
+// segment, an index's temporary file) are removed. Symbolic links are
+// followed: a namespace, shard or segment may live on another disk. An
+// entry with a segment's name that is not a regular file (a directory, a
+// FIFO, a dangling link) is skipped and logged. Metadata files (marker,
+// indexes, offset files) are read without blocking and only up to the
+// size a valid one can have, whatever was put in their place. A stream
+// that cannot be opened (an unreadable segment, say) is logged as an
+// error and left out: the rest of the log opens, and every operation on
+// that stream returns the error. Two segments of a stream that claim the
+// same entry numbers are never written by the package: the stream keeps
+// the set of segments that holds the most entries (the active segment
+// always) and sets the others aside, untouched, unread and logged with
+// their file; records carry no stream identity, so a segment copied in
+// from another stream past the stream's end is read as its own (the
+// numbers in between count as lost). The lock file is the one entry
+// whose damage refuses a writer: without it a second writer could not be
+// kept out.
 //
 // # Record format
 //
@@ -41,7 +65,8 @@
 //	4       4     CRC-32C (Castagnoli) of bytes 8 .. 20+length (header rest and payload)
 //	8       8     append time, Unix nanoseconds (int64); one value per Append call
 //	16      1     flags: bits 0-1 codec (0 raw, 1 zstd frame); bits 2-7 zero
-//	17      3     reserved, zero
+//	17      1     on-disk format version minus one: 0 (format 1)
+//	18      2     reserved, zero
 //	20      len   payload: the entry, or its zstd frame when the codec says so
 //
 // Compression is read from the flags, never guessed from the payload: an
@@ -54,6 +79,50 @@
 // its position among the segment's records; records carry no number, so a
 // damaged record still occupies its number and the entries after it keep
 // theirs.
+//
+// # Format versions
+//
+// The format described here is on-disk format 1 (FormatVersion). Every
+// directory written before the version was recorded is format 1 too and
+// is read unchanged: no migration. A release reads every format up to
+// its own and refuses a newer one: NewClient returns a *FormatError
+// (errors.Is ErrNewerFormat) naming the file, the version found and the
+// version supported, and nothing of the directory is read as damage,
+// repaired, truncated or deleted.
+//
+// The directory's version is in comet.format, written by a writer when
+// missing (through a temporary file, fsync, rename and directory fsync):
+//
+//	0    4   magic "CMFV"
+//	4    4   format version (uint32)
+//	8    4   reserved, zero
+//	12   4   CRC-32C of bytes 0 .. 12
+//
+// A marker naming a newer version refuses the directory. A damaged or
+// unreadable marker is logged and rewritten, never a reason not to open,
+// because every file carries its own version too:
+//
+//   - Byte 17 of every record: the format version minus one (format-1
+//     writers always wrote zero there). A record whose version byte is
+//     higher and whose checksum holds was written by a newer format; with
+//     a checksum that does not hold it is damage like any other.
+//   - Byte 4 of index files and of offset files (version 1 here): a
+//     higher version whose checksum holds (an index's trailing CRC, an
+//     offset file's header CRC) refuses the directory; any other
+//     mismatch is damage (an index is rebuilt, a group restarts from the
+//     oldest entry).
+//
+// Compatibility contract for later formats, so that this release can
+// tell their data from damage: a record keeps its length at bytes 0-3,
+// the CRC-32C of bytes 8 .. 20+length at 4-7 and the version at 17; an
+// index file keeps "CMIX" and its version at 0-4 and its CRC-32C of
+// everything before in the last 4 bytes; an offset file keeps bytes 0-15
+// and its header CRC at 12+N; comet.format keeps this layout. A release
+// writes the format its directory's marker names, or upgrades the marker
+// first (a writer only): it never writes newer files into a directory
+// whose marker names an older format. Directories written by every
+// released format are kept under testdata/golden, and every later
+// release's tests read them to their exact contents.
 //
 // # Index format
 //
@@ -76,10 +145,21 @@
 // segment would exceed MaxIndexEntries points, every other point is dropped
 // and the step doubles. At open an index is used only if its checksum holds,
 // it describes exactly the segment's current size, its points are ordered
-// and inside the segment, and the records from its last point to the end
-// are intact and as many as it says; otherwise (for example after a power
-// loss, an index that points past the end) the segment is scanned and the
-// index rewritten.
+// and inside the segment, and the record at its last point starts with an
+// intact header carrying that point's timestamp and ends inside the
+// segment: one read of 20 bytes, so opening a directory costs a few small
+// reads per sealed segment, whatever its size. Otherwise (for example
+// after a power loss, an index that points past the end, or an index of
+// another file) the segment is scanned and the index rewritten. Damage
+// inside an indexed segment is found by readers, which step over it (the
+// index's count anchors the numbering) and count it.
+//
+// The same file, written at Close for each shard's active segment, is its
+// checkpoint: at the next open the records it describes (a prefix of the
+// segment; the size check becomes "at most the segment's size") are not
+// scanned, only what follows. Sealing the segment replaces it with the
+// full index; a writer removes a checkpoint that no longer describes its
+// segment.
 //
 // # Offset file format
 //
@@ -112,11 +192,16 @@
 //     compression happen before it. A failed or short write is undone by
 //     truncating the segment back, so the next append follows the last
 //     complete record.
-//   - At open, the active segment of each shard is scanned. A torn tail is
-//     truncated to the last record whose checksum holds; a damaged record
-//     followed by intact records (a flipped bit) is kept in place and
-//     skipped by readers. Both are logged with file and offset and counted
-//     (CometStats.Truncations, CorruptEntries). The log always opens.
+//   - At open, the active segment of each shard is scanned from the end of
+//     its checkpoint (written at Close; after a crash, the last clean
+//     Close's, or none: then from its start). A torn tail is truncated to
+//     the last record whose checksum holds; a damaged record followed by
+//     intact records (a flipped bit) is kept in place and skipped by
+//     readers. Both are logged with file and offset and counted
+//     (CometStats.Truncations, CorruptEntries). Sealed segments with a
+//     valid index are not read beyond one header each. The log always
+//     opens, unless its directory cannot be used, its lock cannot be
+//     taken, or it holds data of a newer format (see Format versions).
 //   - Offset files are created (temporary file, fsync, rename, directory
 //     fsync) on a group's first Read, Ack, ResetOffset, SeekToTime or
 //     Register on a shard, and removed by DeleteConsumerGroup. Acknowledgements are plain writes, fsynced every
@@ -126,7 +211,10 @@
 //     file, then its index. The removal is not fsynced: if a power cut
 //     undoes it, the segment comes back behind every group's offset and
 //     the next cleanup removes it again. Index files without a segment
-//     and temporary files are removed at open.
+//     and index temporary files are removed at open.
+//   - Close writes each active segment's checkpoint (an index file, with
+//     an fsync), after everything appended was made durable; a shard whose
+//     fsync failed gets none. A writer creates comet.format when missing.
 //
 // # Durability
 //
@@ -160,6 +248,14 @@
 // deletes while its consumer waits frees its space at once.
 //
 // # Retention and full policy
+//
+// Ages (MaxAge, ForceDeleteAfter, idle segments) are measured on the
+// monotonic clock while the log is open, so a wall clock that jumps
+// (NTP setting a board without a battery-backed clock, an operator's
+// correction) neither makes fresh data old nor old data young. At open a
+// segment's age is read once from the wall clock and its newest record's
+// time; a time in the future counts as now, and so does one before 2025,
+// which only a wall clock that was never set produces.
 //
 // Retention deletes whole sealed segments by age (MaxAge), by size
 // (MaxShardSize, MaxTotalSize), and, with DeleteConsumed, once every group

@@ -102,6 +102,18 @@ func (x *sparseIndex) floorTime(ts int64) indexPoint {
 	return x.points[i-1]
 }
 
+// timesOrdered reports whether the points' timestamps never decrease.
+func (x *sparseIndex) timesOrdered() bool {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	for i := 1; i < len(x.points); i++ {
+		if x.points[i].ts < x.points[i-1].ts {
+			return false
+		}
+	}
+	return true
+}
+
 // Index file layout (little-endian), see doc.go:
 //
 //	[0:4]   magic "CMIX"
@@ -150,6 +162,12 @@ func encodeIndex(sum segmentSummary, x *sparseIndex) []byte {
 }
 
 var errBadIndex = errors.New("index file is damaged")
+
+// maxIndexFileSize is the largest index a segment of segSize bytes can
+// have: a point per record at most, and a record is at least a header.
+func maxIndexFileSize(segSize int64) int64 {
+	return indexHeaderSize + 4 + indexPointSize*(segSize/headerSize+1)
+}
 
 // decodeIndex parses an index file and checks its internal consistency.
 // Whether it matches the segment on disk is checked by the caller.

@@ -110,14 +110,17 @@ func parseShardID(s string) (uint32, error) {
 	return uint32(v), nil
 }
 
-// parseShardDir reads the shard number back from a "shard-NNNN" directory name.
+// parseShardDir reads the shard number back from a "shard-NNNN" directory
+// name. Only the name streamKey.dir writes is accepted ("shard-0007", not
+// "shard-7" or "shard-00007"), so that two directories never stand for
+// one shard.
 func parseShardDir(name string) (uint32, bool) {
 	digits, ok := strings.CutPrefix(name, "shard-")
 	if !ok {
 		return 0, false
 	}
 	id, err := parseShardID(digits)
-	return id, err == nil
+	return id, err == nil && fmt.Sprintf("%04d", id) == digits
 }
 
 // PickShard maps a key to one of shardCount shards with FNV-1a, so equal

@@ -310,7 +310,7 @@ func (t *groupTable) onDisk() ([]*groupOffset, error) {
 	out := t.loaded()
 	for _, name := range names {
 		path := filepath.Join(t.dir(), name)
-		b, err := os.ReadFile(path)
+		b, err := readSmallFile(path, maxOffsetFileSize)
 		if err == nil {
 			var g groupOffset
 			var off int64
@@ -361,9 +361,9 @@ func (t *groupTable) rewindAll(entry int64) error {
 			continue
 		}
 		path := filepath.Join(t.dir(), e.Name())
-		b, err := os.ReadFile(path)
+		b, err := readSmallFile(path, maxOffsetFileSize)
 		if err != nil {
-			return err
+			continue // unreadable: its group restarts from the oldest entry when used
 		}
 		name, off, seq, err := decodeOffsetFile(b)
 		if err != nil || off <= entry {
@@ -441,6 +441,9 @@ func encodeOffsetFile(name string, off int64, seq uint64) []byte {
 var errBadOffsetFile = errors.New("offset file is damaged")
 
 func decodeOffsetFile(b []byte) (name string, off int64, seq uint64, err error) {
+	if v, newer := newerOffsetFormat(b); newer {
+		return "", 0, 0, fmt.Errorf("%w: version %d is newer than this release reads (%d)", ErrNewerFormat, v, offsetVersion)
+	}
 	if len(b) < 16 || string(b[0:4]) != offsetMagic || b[4] != offsetVersion {
 		return "", 0, 0, fmt.Errorf("%w: bad magic or version", errBadOffsetFile)
 	}
@@ -475,7 +478,7 @@ func decodeOffsetFile(b []byte) (name string, off int64, seq uint64, err error) 
 
 // readOffsetFile loads a group's offset, checking the file belongs to it.
 func readOffsetFile(path, group string) (off int64, seq uint64, err error) {
-	b, err := os.ReadFile(path)
+	b, err := readSmallFile(path, maxOffsetFileSize)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -111,7 +111,7 @@ func (c *Client) Scan(ctx context.Context, stream string, from int64, fn func(lo
 	}
 	for ctx.Err() == nil {
 		cur.locs = cur.locs[:0]
-		msgs, _, err := cur.read(entryQuota(scanBatch), nil)
+		msgs, _, err := cur.read(byteQuota(scanBatch, scanBytes), nil)
 		if err != nil || len(msgs) == 0 {
 			return err
 		}
@@ -124,8 +124,12 @@ func (c *Client) Scan(ctx context.Context, stream string, from int64, fn func(lo
 	return ctx.Err()
 }
 
-// scanBatch is how many records Scan decodes per read.
-const scanBatch = 1024
+// scanBatch and scanBytes bound what Scan decodes per read: records are
+// held in memory until fn has seen them, and a read stops at either.
+const (
+	scanBatch = 1024
+	scanBytes = 4 << 20
+)
 
 // Segments lists the stream's segments, oldest first.
 func (c *Client) Segments(stream string) ([]SegmentInfo, error) {

@@ -115,7 +115,9 @@ func (cur *cursor) skip(n int64) error {
 			return fmt.Errorf("read %s at offset %d: %w", cur.seg.path, cur.pos, err)
 		}
 		if st != recOK {
-			cur.stepOverDamage(sc, h, st)
+			if err := cur.stepOverDamage(sc, h, st); err != nil {
+				return err
+			}
 			continue
 		}
 		cur.pos += h.recordSize()
@@ -128,9 +130,14 @@ func (cur *cursor) skip(n int64) error {
 // one record when its length can be trusted; else to the next intact
 // record when its entry number can be told from an anchor (the next index
 // point, or the end of the segment); else to that anchor. The skipped
-// entries are logged and counted once per damaged place.
-func (cur *cursor) stepOverDamage(sc *scanner, h header, st recStatus) {
+// entries are logged and counted once per damaged place. An intact record
+// of a newer format is not damage: it is a *FormatError, and the cursor
+// stays where it is.
+func (cur *cursor) stepOverDamage(sc *scanner, h header, st recStatus) error {
 	seg, from, fromPos := cur.seg, cur.entry, cur.pos
+	if _, rec, nst, err := sc.at(cur.pos); err == nil && nst == recNewerFormat {
+		return &FormatError{Path: seg.path, Offset: cur.pos, What: "record", Found: recordFormatOf(rec), Supported: FormatVersion}
+	}
 	if sc.skippable(cur.pos, h, st) {
 		cur.pos += h.recordSize()
 		cur.entry++
@@ -144,6 +151,7 @@ func (cur *cursor) stepOverDamage(sc *scanner, h header, st recStatus) {
 			zap.Error(&CorruptionError{File: seg.path, Offset: fromPos, Entry: from, Reason: st.reason()}),
 			zap.Int64("skipped_entries", skipped))
 	}
+	return nil
 }
 
 // resyncAnchored finds the first intact record after damage at the
@@ -221,7 +229,9 @@ func (cur *cursor) read(q quota, out []StreamMessage) (_ []StreamMessage, gap in
 		if err != nil {
 			return out, gap, err
 		}
-		out = cur.decode(buf, &q, out)
+		if out, err = cur.decode(buf, &q, out); err != nil {
+			return out, gap, err
+		}
 	}
 	return out, gap, nil
 }
@@ -274,8 +284,9 @@ func (cur *cursor) readAt(size int64) ([]byte, error) {
 // decode turns the complete records at the start of buf into messages and
 // advances the cursor past them. Payloads alias buf (or are freshly
 // decompressed); buf is never reused. At damage it steps over it and
-// returns, so the caller fetches from the new position.
-func (cur *cursor) decode(buf []byte, q *quota, out []StreamMessage) []StreamMessage {
+// returns, so the caller fetches from the new position. An intact record
+// of a newer format is an error.
+func (cur *cursor) decode(buf []byte, q *quota, out []StreamMessage) ([]StreamMessage, error) {
 	s := cur.s
 	off := 0
 	for q.entries > 0 && off < len(buf) {
@@ -288,7 +299,7 @@ func (cur *cursor) decode(buf []byte, q *quota, out []StreamMessage) []StreamMes
 		switch {
 		case len(buf)-off < headerSize || ok && len(buf)-off < size:
 			if off > 0 {
-				return out // incomplete in this read: the next read starts here
+				return out, nil // incomplete in this read: the next read starts here
 			}
 			st = recShort // a whole record does not fit in the committed data
 		case !ok:
@@ -302,12 +313,11 @@ func (cur *cursor) decode(buf []byte, q *quota, out []StreamMessage) []StreamMes
 			}
 		}
 		if st != recOK {
-			cur.stepOverDamage(newScanner(cur.f, cur.seg.size.Load()), hdr, st)
-			return out
+			return out, cur.stepOverDamage(newScanner(cur.f, cur.seg.size.Load()), hdr, st)
 		}
 		if !q.fits(len(payload)) {
 			q.entries = 0 // full: this record starts the next read
-			return out
+			return out, nil
 		}
 		q.take(len(payload))
 		id := MessageID{EntryNumber: cur.entry, ShardID: s.key.shard}
@@ -323,5 +333,5 @@ func (cur *cursor) decode(buf []byte, q *quota, out []StreamMessage) []StreamMes
 		cur.entry++
 		cur.avgSize = (cur.avgSize*7 + int64(size)) / 8
 	}
-	return out
+	return out, nil
 }

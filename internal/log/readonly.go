@@ -22,7 +22,7 @@ func (s *shard) refresh() bool {
 	if s.scanActiveTail() {
 		return true
 	}
-	bases, err := s.listSegmentFiles()
+	bases, _, err := s.listSegmentFiles()
 	if err != nil {
 		return false
 	}
@@ -64,6 +64,9 @@ func (s *shard) scanActiveTail() bool {
 func (s *shard) publishTail(seg *segment, res scanResult) {
 	for _, off := range res.skipped {
 		seg.noteDamage(off)
+	}
+	if res.backwards || res.count > 0 && res.minTs < seg.maxTs.Load() {
+		seg.backwards.Store(true)
 	}
 	seg.noteTimestamp(res.minTs)
 	seg.noteTimestamp(res.maxTs)

@@ -14,7 +14,8 @@ import (
 //	[4:8]   CRC-32C of bytes [8 : 20+length)
 //	[8:16]  append time, Unix nanoseconds (int64)
 //	[16]    flags: bits 0-1 codec (0 raw, 1 zstd), bits 2-7 zero
-//	[17:20] reserved, zero
+//	[17]    on-disk format version minus one: 0 (format 1)
+//	[18:20] reserved, zero
 //	[20:]   payload
 const (
 	headerSize = 20
@@ -45,8 +46,10 @@ func putHeader(rec []byte, ts int64, flags byte) {
 }
 
 // parseHeader decodes b[:headerSize]. ok is false when the fixed fields
-// hold values no writer produces (unknown codec, non-zero reserved bytes,
-// a length above the hard limit): the header is damaged.
+// hold values no writer of this format produces (unknown codec, non-zero
+// reserved bytes, another format version, a length above the hard
+// limit): the header is damaged, or of a newer format (newerRecordFormat
+// tells which).
 func parseHeader(b []byte) (h header, ok bool) {
 	h.length = binary.LittleEndian.Uint32(b[0:4])
 	h.crc = binary.LittleEndian.Uint32(b[4:8])

@@ -58,6 +58,13 @@ func flipBit(t *testing.T, path string, offset int64, bit uint) {
 	require.NoError(t, err)
 }
 
+// dropCheckpoint removes the checkpoint Close wrote for the active
+// segment 0 of recoveryStream, as a crash leaves none.
+func dropCheckpoint(t *testing.T, dir string) {
+	t.Helper()
+	require.NoError(t, os.Remove(filepath.Join(filepath.Dir(segmentPath(dir, 0)), indexFileName(0))))
+}
+
 // readAllIDs drains a fresh group and returns entry number → payload.
 func readAllIDs(t *testing.T, c *Client) map[int64][]byte {
 	t.Helper()
@@ -262,6 +269,7 @@ func TestRecovery_DamageOfUnknownLength_RewindsGroupsAndPinsNumbering(t *testing
 	cons := NewConsumer(c, ConsumerOptions{Group: "ahead", Stream: "logs:v1:shard:*"})
 	require.NoError(t, cons.Ack(context.Background(), MessageID{EntryNumber: 9}))
 	require.NoError(t, c.Close())
+	dropCheckpoint(t, dir) // as after a crash: the active segment is scanned
 	// Records 4 and 5 damaged together: the length of 4 and the header of
 	// 5. The region holds two entries, the scan can only count one, so the
 	// entries after it are numbered one lower than when written.
@@ -289,4 +297,29 @@ func TestRecovery_DamageOfUnknownLength_RewindsGroupsAndPinsNumbering(t *testing
 	require.Equal(t, n, mustLen(t, c, recoveryStream), "the next open numbers the same")
 	require.Zero(t, logs.FilterMessage("Rewinding a consumer group to re-deliver entries after damaged data").Len(), "and rewinds nothing")
 	require.Empty(t, drain(t, NewConsumer(c, ConsumerOptions{Group: "ahead", Stream: "logs:v1:shard:*"}), 100))
+}
+
+// TestRecovery_DamageOfUnknownLength_UnderCheckpoint_KeepsNumbering damages
+// records of an active segment that a clean Close checkpointed: the open
+// does not scan them, nothing is renumbered or rewound, and readers skip
+// exactly the damaged entries, numbered as written.
+func TestRecovery_DamageOfUnknownLength_UnderCheckpoint_KeepsNumbering(t *testing.T) {
+	dir := t.TempDir()
+	want := writeEntries(t, dir, testConfig(), 12, 100)
+	offs := recordOffsets(t, segmentPath(dir, 0))
+	flipBit(t, segmentPath(dir, 0), offs[4]+2, 5)
+	flipBit(t, segmentPath(dir, 0), offs[5]+17, 0)
+
+	cfg, logs := observedConfig(testConfig())
+	c := openClient(t, dir, cfg)
+	require.Zero(t, logs.FilterMessageSnippet("Rewinding").Len())
+	require.EqualValues(t, 12, mustLen(t, c, recoveryStream))
+	got := readAllIDs(t, c)
+	require.Len(t, got, 10)
+	for e, data := range got {
+		require.Equal(t, want[e], data, "entry %d keeps its number", e)
+	}
+	require.NotContains(t, got, int64(4))
+	require.NotContains(t, got, int64(5))
+	require.EqualValues(t, 2, c.GetStats().CorruptEntries)
 }

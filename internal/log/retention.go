@@ -135,7 +135,7 @@ func (c *Client) runRetention(target *shard, need int64) (recheck time.Duration)
 		return 0
 	}
 	sp.lastRun, sp.lastAck = time.Now(), acks
-	now := time.Now()
+	now := c.clock.since()
 	c.cleanAll(now, target, need)
 	if c.overAnyBudget(target, need) || !pressure && c.cfg.Retention.DeleteConsumed {
 		// Data still sits in active segments, which retention cannot
@@ -150,7 +150,7 @@ func (c *Client) runRetention(target *shard, need int64) (recheck time.Duration)
 }
 
 // cleanAll applies retention to every shard, then the total budget.
-func (c *Client) cleanAll(now time.Time, target *shard, need int64) {
+func (c *Client) cleanAll(now time.Duration, target *shard, need int64) {
 	for _, s := range c.allShards() {
 		c.cleanShard(s, now, needOf(s, target, need))
 	}
@@ -195,22 +195,22 @@ const idleSealAfter = time.Second
 // older than ForceDeleteAfter): all of them under pressure, otherwise
 // those without appends for idleSealAfter. It reports whether it sealed
 // any, and the time until the next deletable one becomes idle enough.
-func (c *Client) sealDeletableActives(pressure bool, now time.Time) (sealed bool, recheck time.Duration) {
+func (c *Client) sealDeletableActives(pressure bool, now time.Duration) (sealed bool, recheck time.Duration) {
 	r := &c.cfg.Retention
 	for _, s := range c.allShards() {
 		active := s.active()
 		if active.size.Load() == 0 {
 			continue
 		}
-		newest := time.Unix(0, active.maxTs.Load())
-		allowed := !r.ProtectUnconsumed || r.ForceDeleteAfter > 0 && now.Sub(newest) > r.ForceDeleteAfter
+		age := ageOf(active, now)
+		allowed := !r.ProtectUnconsumed || r.ForceDeleteAfter > 0 && age > r.ForceDeleteAfter
 		if !allowed {
 			allowed, _ = consumedUpTo(s, s.next.Load())
 		}
 		if !allowed {
 			continue
 		}
-		if wait := idleSealAfter - now.Sub(newest); !pressure && wait > 0 {
+		if wait := idleSealAfter - age; !pressure && wait > 0 {
 			if recheck == 0 || wait < recheck {
 				recheck = wait
 			}
@@ -230,7 +230,7 @@ func (c *Client) sealDeletableActives(pressure bool, now time.Time) (sealed bool
 // expired, the shard (with need more bytes) is over its budget, or
 // (DeleteConsumed) every group has acknowledged them, and retention
 // allows it.
-func (c *Client) cleanShard(s *shard, now time.Time, need int64) {
+func (c *Client) cleanShard(s *shard, now time.Duration, need int64) {
 	r := &c.cfg.Retention
 	for {
 		segs := s.segments()
@@ -242,7 +242,7 @@ func (c *Client) cleanShard(s *shard, now time.Time, need int64) {
 		var err error
 		reason := "max_age"
 		switch {
-		case r.MaxAge > 0 && now.Sub(time.Unix(0, oldest.maxTs.Load())) > r.MaxAge:
+		case r.MaxAge > 0 && ageOf(oldest, now) > r.MaxAge:
 			allowed, err = c.deletionAllowed(s, oldest, now)
 		case r.MaxShardSize > 0 && s.bytes.Load()+need > r.MaxShardSize:
 			reason = "max_shard_size"
@@ -306,7 +306,7 @@ func (c *Client) retentionLoop() {
 
 // deleteGloballyOldest deletes the oldest deletable first segment among
 // all shards, for the total budget. It reports whether it deleted one.
-func (c *Client) deleteGloballyOldest(now time.Time) bool {
+func (c *Client) deleteGloballyOldest(now time.Duration) bool {
 	candidates := c.oldestSegments()
 	for _, cand := range candidates {
 		if len(cand.s.segments()) <= c.cfg.Retention.MinFilesToKeep {
@@ -342,12 +342,12 @@ func (c *Client) oldestSegments() []shardSegment {
 // sealed segment. The offsets it relies on are made durable first, so
 // after a power loss no group's offset points before a deleted segment
 // because of this deletion.
-func (c *Client) deletionAllowed(s *shard, seg *segment, now time.Time) (bool, error) {
+func (c *Client) deletionAllowed(s *shard, seg *segment, now time.Duration) (bool, error) {
 	r := &c.cfg.Retention
 	if !seg.sealed.Load() {
 		return false, nil
 	}
-	if r.ForceDeleteAfter > 0 && now.Sub(time.Unix(0, seg.maxTs.Load())) > r.ForceDeleteAfter {
+	if r.ForceDeleteAfter > 0 && ageOf(seg, now) > r.ForceDeleteAfter {
 		return true, nil
 	}
 	if !r.ProtectUnconsumed {

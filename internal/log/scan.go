@@ -16,6 +16,7 @@ const (
 	recBadChecksum           // header plausible, record within bounds, checksum wrong
 	recBadHeader             // header fields no writer produces: length unknown
 	recShort                 // header or record runs past the end of the data
+	recNewerFormat           // intact record of a newer on-disk format: not damage
 )
 
 func (s recStatus) reason() string {
@@ -26,6 +27,8 @@ func (s recStatus) reason() string {
 		return "invalid header"
 	case recShort:
 		return "record runs past the end of the data (torn write)"
+	case recNewerFormat:
+		return "record of a newer on-disk format"
 	}
 	return "ok"
 }
@@ -82,7 +85,7 @@ func (sc *scanner) at(pos int64) (h header, rec []byte, st recStatus, err error)
 	off := int(pos - sc.bufOff)
 	h, ok := parseHeader(sc.buf[off : off+headerSize])
 	if !ok {
-		return h, nil, recBadHeader, nil
+		return sc.badHeader(pos, h)
 	}
 	size := h.recordSize()
 	if pos+size > sc.limit {
@@ -97,6 +100,24 @@ func (sc *scanner) at(pos int64) (h header, rec []byte, st recStatus, err error)
 		return h, rec, recBadChecksum, nil
 	}
 	return h, rec, recOK, nil
+}
+
+// badHeader examines a record at pos whose header this format does not
+// accept: damage, or an intact record of a newer format.
+func (sc *scanner) badHeader(pos int64, h header) (header, []byte, recStatus, error) {
+	off := int(pos - sc.bufOff)
+	if recordFormatOf(sc.buf[off:]) <= FormatVersion || h.length > hardMaxEntrySize || pos+h.recordSize() > sc.limit {
+		return h, nil, recBadHeader, nil
+	}
+	if err := sc.fill(pos, int(h.recordSize())); err != nil {
+		return h, nil, recShort, err
+	}
+	off = int(pos - sc.bufOff)
+	rec := sc.buf[off : off+int(h.recordSize())]
+	if newerRecordFormat(h, rec) {
+		return h, rec, recNewerFormat, nil
+	}
+	return h, rec, recBadHeader, nil
 }
 
 // skippable reports whether a damaged record at pos (bad checksum, or a
@@ -153,6 +174,7 @@ type scanResult struct {
 	minTs      int64
 	maxTs      int64
 	stopStatus recStatus // why the scan stopped before limit (recOK: it did not)
+	backwards  bool      // a record is stamped earlier than one before it
 	skipped    []int64   // offsets of damaged records stepped over
 	// resynced holds the relative entry numbers of damaged records whose
 	// length could not be trusted: the bytes up to the next intact record
@@ -168,15 +190,20 @@ type scanResult struct {
 // first damage with nothing intact after it: the caller truncates there
 // (writer) or waits for more data (reader, without resync: the writer may
 // be in the middle of a write). count in the result is the number of
-// records walked.
+// records walked. An intact record of a newer format stops the scan with
+// a *FormatError (its Path left for the caller to fill): it is not
+// damage, and nothing after it may be truncated.
 func scanSegment(r io.ReaderAt, start, rel0, limit int64, x *sparseIndex, resync bool) (scanResult, error) {
 	sc := newScanner(r, limit)
 	res := scanResult{validEnd: start}
 	pos, rel := start, rel0
 	for pos < limit {
-		h, _, st, err := sc.at(pos)
+		h, rec, st, err := sc.at(pos)
 		if err != nil {
 			return res, err
+		}
+		if st == recNewerFormat {
+			return res, &FormatError{Offset: pos, What: "record", Found: recordFormatOf(rec), Supported: FormatVersion}
 		}
 		next := pos + h.recordSize()
 		if st != recOK {
@@ -195,6 +222,9 @@ func scanSegment(r io.ReaderAt, start, rel0, limit int64, x *sparseIndex, resync
 		}
 		if x.wants(rel) {
 			x.add(indexPoint{rel: rel, pos: pos, ts: h.ts})
+		}
+		if rel > rel0 && h.ts < res.maxTs {
+			res.backwards = true
 		}
 		if rel == rel0 || h.ts < res.minTs {
 			res.minTs = h.ts

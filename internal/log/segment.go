@@ -29,17 +29,28 @@ func indexFileName(base int64) string {
 }
 
 // parseSegmentFileName reads the base entry number from "log-%016d.comet".
+// Only the name segmentFileName writes is accepted, so that two names
+// never stand for one segment.
 func parseSegmentFileName(name string) (int64, bool) {
 	digits, ok := strings.CutPrefix(name, segmentPrefix)
 	if !ok {
 		return 0, false
 	}
 	digits, ok = strings.CutSuffix(digits, segmentSuffix)
-	if !ok || len(digits) != 16 {
+	if !ok || len(digits) != 16 || strings.TrimLeft(digits, "0123456789") != "" {
 		return 0, false
 	}
 	base, err := strconv.ParseInt(digits, 10, 64)
 	return base, err == nil && base >= 0
+}
+
+// parseIndexFileName reads the base entry number from "log-%016d.index".
+func parseIndexFileName(name string) (int64, bool) {
+	seg, ok := strings.CutSuffix(name, indexSuffix)
+	if !ok {
+		return 0, false
+	}
+	return parseSegmentFileName(seg + segmentSuffix)
 }
 
 var errSegmentGone = errors.New("segment was deleted")
@@ -59,6 +70,13 @@ type segment struct {
 	minTs  atomic.Int64
 	maxTs  atomic.Int64
 	sealed atomic.Bool
+	// written is when the newest record was written, on the client's
+	// monotonic clock: what retention measures ages from.
+	written atomic.Int64
+	// backwards is set when a record is stamped earlier than one before
+	// it (the wall clock went back): SeekToTime then scans the segment
+	// instead of trusting the index's times.
+	backwards atomic.Bool
 
 	// Read handle, opened on first use and kept in the client's file
 	// cache after the last reader releases it; closed on eviction, or as

@@ -98,8 +98,15 @@ func (c *Client) openShard(key streamKey, create bool) (*shard, error) {
 			return nil, fmt.Errorf("create shard directory: %w", err)
 		}
 	}
-	bases, err := s.listSegmentFiles()
+	bases, odd, err := s.listSegmentFiles()
 	if err != nil {
+		return nil, err
+	}
+	for _, path := range odd {
+		c.stats.errors.Add(1)
+		c.log.Warn("Ignoring an entry with a segment's name that is not a regular file", zap.String("file", path))
+	}
+	if err := checkOffsetFormats(s.groups.dir()); err != nil {
 		return nil, err
 	}
 	resyncedAt := int64(-1) // first entry whose successors may have been renumbered
@@ -153,39 +160,68 @@ func (s *shard) pinRenumbering(first int64) error {
 
 // listSegmentFiles returns the segment bases in dir, ascending, and (for a
 // writer) removes leftovers: temporary files and indexes without segment.
-func (s *shard) listSegmentFiles() ([]int64, error) {
+// An entry with a segment's name that is not a regular file (a directory,
+// a FIFO, a dangling symbolic link) is no segment: it is skipped and
+// named in odd. A symbolic link to a regular file is followed.
+func (s *shard) listSegmentFiles() (bases []int64, odd []string, err error) {
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {
-		return nil, fmt.Errorf("list shard directory: %w", err)
+		return nil, nil, fmt.Errorf("list shard directory: %w", err)
 	}
-	var bases []int64
 	segs := map[string]bool{}
 	for _, e := range entries {
-		if base, ok := parseSegmentFileName(e.Name()); ok && e.Type().IsRegular() {
-			bases = append(bases, base)
-			segs[indexFileName(base)] = true
+		base, ok := parseSegmentFileName(e.Name())
+		if !ok {
+			continue
 		}
+		if !isRegularFile(s.dir, e) {
+			odd = append(odd, filepath.Join(s.dir, e.Name()))
+			continue
+		}
+		bases = append(bases, base)
+		segs[indexFileName(base)] = true
 	}
 	if !s.c.readOnly {
 		for _, e := range entries {
 			name := e.Name()
-			orphanIndex := strings.HasSuffix(name, indexSuffix) && !segs[name]
-			if strings.HasSuffix(name, tempSuffix) || orphanIndex {
+			if isLeftover(name, segs) {
 				if err := os.Remove(filepath.Join(s.dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
-					return nil, fmt.Errorf("remove leftover %s: %w", filepath.Join(s.dir, name), err)
+					s.c.log.Warn("Could not remove a leftover file", zap.String("file", filepath.Join(s.dir, name)), zap.Error(err))
 				}
 			}
 		}
 	}
 	slices.Sort(bases)
-	return bases, nil
+	return bases, odd, nil
 }
 
-// loadSegment opens one segment. A sealed segment is described by its
-// index file when that file is intact and agrees with the segment;
-// otherwise (and for the active segment) the segment is scanned, and a
-// writer truncates a torn tail. resynced is the first entry number whose
-// successors the scan may have renumbered (see scanResult), or -1.
+// isLeftover reports whether a shard directory entry is a file the engine
+// left behind: an index of a segment that is gone (segs holds the index
+// names of the segments present), or the temporary file of an index
+// being written. Files of other names are not the engine's to remove.
+func isLeftover(name string, segs map[string]bool) bool {
+	idx, tmp := strings.CutSuffix(name, tempSuffix)
+	base, ok := parseIndexFileName(idx)
+	return ok && (tmp || !segs[indexFileName(base)])
+}
+
+// isRegularFile reports whether the entry e of dir is a regular file, or
+// a symbolic link to one.
+func isRegularFile(dir string, e os.DirEntry) bool {
+	if e.Type()&os.ModeSymlink == 0 {
+		return e.Type().IsRegular()
+	}
+	info, err := os.Stat(filepath.Join(dir, e.Name()))
+	return err == nil && info.Mode().IsRegular()
+}
+
+// loadSegment opens one segment. A segment is described by its index
+// file when that file is intact and agrees with the segment, which costs
+// one small read: a sealed segment is then not scanned at all, and the
+// active segment only from the end of the records its checkpoint (an
+// index written at Close) describes. Otherwise the segment is scanned,
+// and a writer truncates a torn tail. resynced is the first entry number
+// whose successors the scan may have renumbered (see scanResult), or -1.
 func (s *shard) loadSegment(base int64, active bool) (seg *segment, resynced int64, err error) {
 	cfg := &s.c.cfg
 	seg = newSegment(s.dir, base, nil, s.c.files)
@@ -198,21 +234,33 @@ func (s *shard) loadSegment(base int64, active bool) (seg *segment, resynced int
 	if err != nil {
 		return nil, -1, fmt.Errorf("stat segment %s: %w", seg.path, err)
 	}
-	if !active {
-		if sum, x, err := loadIndex(seg.idxPath, f, info.Size(), cfg.Indexing.MaxIndexEntries); err == nil {
-			seg.index = x
-			seg.publish(sum)
-			seg.sealed.Store(true)
-			return seg, -1, nil
+	sum, x, err := loadIndex(seg.idxPath, f, info.Size(), cfg.Indexing.MaxIndexEntries, active)
+	switch {
+	case errors.Is(err, ErrNewerFormat):
+		return nil, -1, withPath(err, seg.path)
+	case err == nil && !active:
+		seg.index = x
+		seg.publish(sum, s.c.clock)
+		seg.sealed.Store(true)
+		return seg, -1, nil
+	case err == nil:
+		seg.index = x // a checkpoint: scan only what follows it
+	default:
+		if active {
+			s.dropStaleCheckpoint(seg, err)
 		} else if !errors.Is(err, os.ErrNotExist) {
 			s.c.log.Warn("Rebuilding segment index", zap.String("file", seg.idxPath), zap.Error(err))
 		}
+		sum = segmentSummary{}
+		seg.index = newSparseIndex(cfg.Indexing.BoundaryInterval, cfg.Indexing.MaxIndexEntries)
 	}
-	seg.index = newSparseIndex(cfg.Indexing.BoundaryInterval, cfg.Indexing.MaxIndexEntries)
 	// A reader does not look past damage at the end of the active
 	// segment: the writer may be writing there.
 	resync := !(s.c.readOnly && active)
-	res, err := scanSegment(f, 0, 0, info.Size(), seg.index, resync)
+	res, err := scanSegment(f, sum.size, sum.count, info.Size(), seg.index, resync)
+	if errors.Is(err, ErrNewerFormat) {
+		return nil, -1, withPath(err, seg.path)
+	}
 	if err != nil {
 		return nil, -1, fmt.Errorf("scan segment %s: %w", seg.path, err)
 	}
@@ -222,7 +270,8 @@ func (s *shard) loadSegment(base int64, active bool) (seg *segment, resynced int
 			return nil, -1, err
 		}
 	}
-	seg.publish(segmentSummary{size: res.validEnd, count: res.count, minTs: res.minTs, maxTs: res.maxTs})
+	seg.publish(sum.extendedBy(res), s.c.clock)
+	seg.backwards.Store(res.backwards)
 	if !active {
 		seg.sealed.Store(true)
 		if !s.c.readOnly {
@@ -236,12 +285,32 @@ func (s *shard) loadSegment(base int64, active bool) (seg *segment, resynced int
 	return seg, resynced, nil
 }
 
-// publish sets a loaded segment's state.
-func (seg *segment) publish(sum segmentSummary) {
+// extendedBy is the summary of a segment whose first records sum
+// describes and whose following ones a scan found.
+func (sum segmentSummary) extendedBy(res scanResult) segmentSummary {
+	out := segmentSummary{size: res.validEnd, count: sum.count + res.count, minTs: sum.minTs, maxTs: sum.maxTs}
+	switch {
+	case res.count == 0:
+	case sum.count == 0:
+		out.minTs, out.maxTs = res.minTs, res.maxTs
+	default:
+		out.minTs, out.maxTs = min(sum.minTs, res.minTs), max(sum.maxTs, res.maxTs)
+	}
+	return out
+}
+
+// publish sets a loaded segment's state, and when it was last written
+// (see writtenAt).
+func (seg *segment) publish(sum segmentSummary, clk clock) {
 	seg.minTs.Store(sum.minTs)
 	seg.maxTs.Store(sum.maxTs)
 	seg.count.Store(sum.count)
 	seg.size.Store(sum.size)
+	ts := sum.maxTs
+	if sum.count == 0 {
+		ts = clk.now().UnixNano()
+	}
+	seg.written.Store(writtenAt(clk, ts))
 }
 
 // reportScan logs and counts damaged records a scan stepped over and the
@@ -284,92 +353,78 @@ func (s *shard) truncateTail(seg *segment, res scanResult, fileSize int64) error
 	return nil
 }
 
-// loadIndex reads a sealed segment's index file and checks it against the
-// segment: same size, and the records from the last index point to the
-// end are intact and as many as the index says.
-func loadIndex(path string, seg *os.File, segSize int64, maxPoints int) (segmentSummary, *sparseIndex, error) {
-	b, err := os.ReadFile(path)
+// loadIndex reads a segment's index file and checks it against the
+// segment with one small read: the checksum holds, it describes exactly
+// segSize bytes (for the checkpoint of an active segment, at most
+// segSize: records appended since follow it), and the record at its last
+// point starts with an intact header that carries the point's timestamp
+// and ends within the described bytes. That rules out an index cut off
+// its segment by a power loss, or belonging to another file; damage
+// elsewhere in the segment is found by readers, which step over it as
+// over any damaged record. An index or a record of a newer format is a
+// *FormatError (with the index's path, or the record's offset for the
+// caller to name the segment).
+func loadIndex(path string, seg *os.File, segSize int64, maxPoints int, checkpoint bool) (segmentSummary, *sparseIndex, error) {
+	b, err := readSmallFile(path, maxIndexFileSize(segSize))
 	if err != nil {
 		return segmentSummary{}, nil, err
+	}
+	if v, newer := newerIndexFormat(b); newer {
+		return segmentSummary{}, nil, &FormatError{Path: path, Offset: -1, What: "index file", Found: v, Supported: indexVersion}
 	}
 	sum, x, err := decodeIndex(b, maxPoints)
 	if err != nil {
 		return segmentSummary{}, nil, err
 	}
-	if sum.size != segSize {
+	if sum.size > segSize || !checkpoint && sum.size != segSize {
 		return segmentSummary{}, nil, fmt.Errorf("%w: it describes %d bytes, the segment has %d", errBadIndex, sum.size, segSize)
 	}
-	last := x.floor(sum.count)
-	sc := newScanner(seg, segSize)
-	pos, rel := last.pos, last.rel
-	for pos < segSize {
-		h, _, st, err := sc.at(pos)
-		if err != nil {
-			return segmentSummary{}, nil, err
-		}
-		var ok bool
-		if pos, ok = sc.stepPast(pos, h, st); !ok {
-			return segmentSummary{}, nil, fmt.Errorf("%w: the segment is damaged to its end after the last index point", errBadIndex)
-		}
-		rel++
-	}
-	if rel != sum.count {
-		return segmentSummary{}, nil, fmt.Errorf("%w: it counts %d entries, the segment has %d", errBadIndex, sum.count, rel)
+	if err := checkLastPoint(seg, sum, x); err != nil {
+		return segmentSummary{}, nil, err
 	}
 	return sum, x, nil
 }
 
+// checkLastPoint reads the header of the record at the index's last point
+// and checks that it is the record the point describes.
+func checkLastPoint(f *os.File, sum segmentSummary, x *sparseIndex) error {
+	if len(x.points) == 0 {
+		if sum.count != 0 || sum.size != 0 {
+			return fmt.Errorf("%w: no point for %d entries", errBadIndex, sum.count)
+		}
+		return nil
+	}
+	last := x.points[len(x.points)-1]
+	var hdr [headerSize]byte
+	if _, err := f.ReadAt(hdr[:], last.pos); err != nil {
+		return fmt.Errorf("%w: its last point (offset %d) cannot be read: %v", errBadIndex, last.pos, err)
+	}
+	h, ok := parseHeader(hdr[:])
+	if !ok && recordFormatOf(hdr[:]) > FormatVersion {
+		sc := newScanner(f, sum.size)
+		if _, rec, st, err := sc.at(last.pos); err == nil && st == recNewerFormat {
+			return &FormatError{Offset: last.pos, What: "record", Found: recordFormatOf(rec), Supported: FormatVersion}
+		}
+	}
+	if !ok || h.ts != last.ts || last.pos+h.recordSize() > sum.size {
+		return fmt.Errorf("%w: the record at its last point (offset %d) is not the one it describes", errBadIndex, last.pos)
+	}
+	return nil
+}
+
 // checkContinuity reports gaps between segments (entries lost with a
-// damaged or deleted file) and caps a segment that claims entry numbers
-// its successor also claims, which no writer produces.
+// damaged or deleted file) and sets aside segments that claim entry
+// numbers another one holds, which no writer produces (see
+// setAsideOverlaps).
 func (s *shard) checkContinuity() {
+	s.setAsideOverlaps()
 	for i := 0; i+1 < len(s.segs); i++ {
 		cur, next := s.segs[i], s.segs[i+1]
-		switch end := cur.end(); {
-		case end < next.base && cur.sealed.Load():
+		if end := cur.end(); end < next.base && cur.sealed.Load() {
 			s.c.log.Warn("Entries missing between segments",
 				zap.String("file", cur.path), zap.Int64("from_entry", end), zap.Int64("to_entry", next.base-1))
-		case end > next.base:
-			s.c.stats.errors.Add(1)
-			s.c.log.Error("Segment overlaps its successor; ignoring its entries from the successor's base",
-				zap.String("file", cur.path), zap.Int64("entry", next.base), zap.Int64("dropped_entries", end-next.base))
-			cur.capAt(next.base - cur.base)
 		}
 	}
-}
-
-// capAt hides the records of a loaded segment from relative entry rel on.
-func (seg *segment) capAt(rel int64) {
-	pos, ok := seg.positionOf(rel)
-	if !ok {
-		return
-	}
-	seg.count.Store(rel)
-	seg.size.Store(pos)
-}
-
-// positionOf finds the byte offset of relative entry rel by scanning from
-// the nearest index point. ok is false if the records on the way are
-// damaged beyond stepping over.
-func (seg *segment) positionOf(rel int64) (pos int64, ok bool) {
-	f, err := seg.acquire()
-	if err != nil {
-		return 0, false
-	}
-	defer seg.release()
-	p := seg.index.floor(rel)
-	sc := newScanner(f, seg.size.Load())
-	pos = p.pos
-	for r := p.rel; r < rel; r++ {
-		h, _, st, err := sc.at(pos)
-		if err != nil {
-			return 0, false
-		}
-		if pos, ok = sc.stepPast(pos, h, st); !ok {
-			return 0, false
-		}
-	}
-	return pos, true
 }
 
 // openWriter opens the active segment for appending, creating the first
@@ -402,6 +457,7 @@ func (s *shard) createSegment(base int64) (*segment, *os.File, error) {
 		return nil, nil, fmt.Errorf("create segment: %w", err)
 	}
 	s.dur.dirDirty.Store(true)
+	seg.written.Store(int64(s.c.clock.since()))
 	return seg, w, nil
 }
 

@@ -222,15 +222,6 @@ func listShardFiles(dir string) (shardFiles, error) {
 	return files, nil
 }
 
-// parseIndexFileName reads the base entry number from "log-%016d.index".
-func parseIndexFileName(name string) (int64, bool) {
-	stem, ok := strings.CutSuffix(name, indexSuffix)
-	if !ok {
-		return 0, false
-	}
-	return parseSegmentFileName(stem + segmentSuffix)
-}
-
 // verifyShard checks a shard's segments, their continuity, its indexes
 // and its offset files.
 func (v *verifier) verifyShard(dir string) {

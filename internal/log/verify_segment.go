@@ -60,7 +60,7 @@ func (v *verifier) verifySegment(dir string, base int64, last, hasIndex bool) (e
 	v.sum.Records += w.count
 	v.sum.DamagedRecords += w.damaged
 	if idx != nil {
-		v.compareIndex(idxPath, idx, size, w)
+		v.compareIndex(idxPath, idx, size, w, last)
 	}
 	v.done += size
 	if v.opts.Progress != nil {

@@ -10,7 +10,6 @@ import (
 	"runtime"
 	"slices"
 	"sync"
-	"time"
 
 	"go.uber.org/zap"
 )
@@ -194,7 +193,7 @@ func (s *shard) appendWith(ctx context.Context, entries [][]byte, written onWrit
 				ErrEntryTooLarge, i, s.name, len(e), c.cfg.Storage.MaxEntrySize)
 		}
 	}
-	b := encodeBatch(entries, time.Now().UnixNano(), s.compression(entries))
+	b := encodeBatch(entries, c.clock.now().UnixNano(), s.compression(entries))
 	defer b.free()
 	if err := c.admit(ctx, s, int64(len(b.buf))); err != nil {
 		return 0, err
@@ -256,7 +255,11 @@ func (s *shard) write(b *batch) (first int64, seg *segment, segPos, pos int64, e
 	n := int64(len(b.starts))
 	rel0 := seg.count.Load()
 	s.indexBatch(seg, b, rel0, size)
+	if rel0 > 0 && b.ts < seg.maxTs.Load() {
+		seg.backwards.Store(true)
+	}
 	seg.noteTimestamp(b.ts)
+	seg.written.Store(int64(s.c.clock.since()))
 	seg.count.Store(rel0 + n)
 	seg.size.Store(size + int64(len(b.buf)))
 	first = s.next.Load()

@@ -37,6 +37,8 @@ type tuning struct {
 	Drain string
 	// Compression is the comet exporter's compression::type; "" keeps its default (zstd).
 	Compression string
+	// MaxRecordSize is the comet exporter's max_record_size; 0 keeps its default.
+	MaxRecordSize int64
 }
 
 // variant is one way to get OTLP through a collector to the backend.
@@ -115,6 +117,9 @@ exporters:
     {{- end}}
     {{- if .SegmentSize}}
     segment_size: {{.SegmentSize}}
+    {{- end}}
+    {{- if .MaxRecordSize}}
+    max_record_size: {{.MaxRecordSize}}
     {{- end}}
     sync:
       mode: {{.Sync}}
