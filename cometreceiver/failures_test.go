@@ -237,7 +237,9 @@ func TestFailures_CorruptedRecordIsSkippedAndCounted(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	counts, _ := sink.snapshot()
 	assert.Zero(t, counts[7], "the damaged record is never delivered")
-	eventually(t, 5*time.Second, func() bool { return metricValue(t, tt, "otelcol_comet_log_lost_records")+metricValue(t, tt, "otelcol_comet_log_corrupt_records") == 1 }, "the damaged record is counted")
+	eventually(t, 5*time.Second, func() bool {
+		return metricValue(t, tt, "otelcol_comet_log_lost_records")+metricValue(t, tt, "otelcol_comet_log_corrupt_records") == 1
+	}, "the damaged record is counted")
 }
 
 func TestFailures_ShutdownIsPromptAndDoesNotAckUndelivered(t *testing.T) {

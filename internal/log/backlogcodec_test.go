@@ -36,7 +36,7 @@ func TestAppend_BacklogThreshold_RawWhileConsumersKeepUpCompressedWhenTheyFallBe
 
 	cons := NewConsumer(c, ConsumerOptions{Group: "g", Stream: "logs:v1:shard:*"})
 	defer cons.Close()
-	drain(t, cons, 10) // the group exists from its first read
+	drain(t, cons, 10)         // the group exists from its first read
 	for i := 1; i <= 20; i++ { // a consumer that reads each entry at once
 		appendOne(i)
 		drain(t, cons, 10)

@@ -288,7 +288,6 @@ func entryRange(from, to int64) []int64 {
 	return out
 }
 
-
 // warned reports whether a warning or error was logged whose message or
 // error field holds snippet.
 func warned(logs *observer.ObservedLogs, snippet string) bool {
