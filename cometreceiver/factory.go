@@ -38,11 +38,10 @@ func createDefaultConfig() component.Config {
 		// two independent groups unless told otherwise.
 		Group:   "",
 		StartAt: StartAtEarliest,
-		// A worker has one request in flight downstream, so draining to a
-		// distant backend is bound by round trips: eight in flight per
-		// signal (two shards each with the exporter's 16) keep a 50ms link
-		// busy without many goroutines.
-		Workers: 8,
+		// A worker has one merged request (up to batch::max_items) in
+		// flight downstream: four per signal carry over 300k items/s over
+		// a 50 ms link, and bound what the drain holds in memory.
+		Workers: 4,
 		// Only a writer in another process is polled; 100ms keeps its
 		// added latency below what a network hop costs.
 		PollInterval: 100 * time.Millisecond,
@@ -53,8 +52,10 @@ func createDefaultConfig() component.Config {
 			// duplicates.
 			MaxItems: 4096,
 			// Well under the 4 MiB message limit of gRPC OTLP backends;
-			// it also bounds each worker's memory.
-			MaxBytes: 2 << 20,
+			// it also bounds each worker's memory: the stored records,
+			// their decoding (a few times larger) and the exporter's
+			// encoding of the request.
+			MaxBytes: 1 << 20,
 		},
 		RetryOnFailure: configretry.BackOffConfig{
 			Enabled: true,
