@@ -33,7 +33,8 @@ type tuning struct {
 	SegmentSize int64
 	WhenFull    string
 	Shards      int
-	// Drain is the exporter behind the comet receiver: otlp_grpc (default) or otlp_http.
+	// Drain is the exporter behind the comet receiver: otlp_grpc (default), otlp_http, or
+	// otlp_grpc/reconnect (otlp_grpc with the grpc_reconnect extension in its middlewares).
 	Drain string
 	// Compression is the comet exporter's compression::type; "" keeps its default (zstd).
 	Compression string
@@ -105,7 +106,9 @@ const queuePipelines = `
       exporters: [otlp_grpc]
 `
 
-var cometEdgeConfig = head("", `
+var cometEdgeConfig = head(`
+  grpc_reconnect:
+`, `
   comet:
     directory: {{.DataDir}}/buffer
 `) + `
@@ -145,6 +148,16 @@ exporters:
       enabled: false
     retry_on_failure:
       enabled: false
+  otlp_grpc/reconnect:
+    endpoint: {{.BackendGRPC}}
+    tls:
+      insecure: true
+    middlewares:
+      - id: grpc_reconnect
+    sending_queue:
+      enabled: false
+    retry_on_failure:
+      enabled: false
   otlp_http:
     endpoint: {{.BackendHTTP}}
     sending_queue:
@@ -152,7 +165,7 @@ exporters:
     retry_on_failure:
       enabled: false
 service:
-  extensions: [health_check]
+  extensions: [health_check{{if eq .Drain "otlp_grpc/reconnect"}}, grpc_reconnect{{end}}]
   pipelines:
     traces/ingest:
       receivers: [otlp]
@@ -197,7 +210,34 @@ var (
 		"extension/comet_storage")
 	variantMemoryQueue = queueVariantFor("", "",
 		"memory_queue: otlp → otlp_grpc with its in-memory sending_queue (nothing survives a restart; reference only)")
+	variantFileStorageBatch = variant{
+		Name:  "file_storage_batch",
+		Needs: []string{"extension/file_storage"},
+		Note: "file_storage_batch: otlp → otlp_grpc with sending_queue on contrib file_storage as users configure it: " +
+			"sizer items, batch (flush_timeout 200ms, min_size 8192 items), the exporter's default retry_on_failure (5 s initial, 30 s max, 300 s max elapsed)",
+		tmpl: template.Must(template.New("file_storage_batch").Parse(head(fileStorageExt, "") + batchedQueueExporter +
+			"\nservice:\n  extensions: [health_check, file_storage]" + queuePipelines + commonTelemetry)),
+	}
 )
+
+// batchedQueueExporter is otlp_grpc with a persistent queue that batches, at the exporter's
+// defaults otherwise: what the collector's documentation leads a user to.
+const batchedQueueExporter = `
+exporters:
+  otlp_grpc:
+    endpoint: {{.BackendGRPC}}
+    tls:
+      insecure: true
+    sending_queue:
+      enabled: true
+      storage: file_storage
+      sizer: items
+      queue_size: 100000000
+      batch:
+        flush_timeout: 200ms
+        sizer: items
+        min_size: 8192
+`
 
 // queueVariantFor builds the persistent-queue variant on storageID ("" for the memory queue).
 func queueVariantFor(storageID, ext, note string, needs ...string) variant {

@@ -44,6 +44,9 @@ type Options struct {
 	// TotalItems stops a run once this many items (counted over all runs) have been handed
 	// out. 0: no limit.
 	TotalItems uint64
+	// FirstSeq is the first sequence number handed out, so that two generators sending to
+	// one backend never share a number. Default 0.
+	FirstSeq uint64
 	// Duration stops a run from starting new requests after this long. 0: no limit.
 	Duration time.Duration
 	// RequestTimeout bounds one Export call. Default 5s.
@@ -134,20 +137,22 @@ func New(opts Options) (*Generator, error) {
 	if err := opts.setDefaults(); err != nil {
 		return nil, err
 	}
-	return &Generator{
+	g := &Generator{
 		opts:    opts,
 		payload: newPayload(opts.FillerBytes, rand.Uint64()),
 		acked:   seqset.New(),
 		codes:   map[string]int64{},
-	}, nil
+	}
+	g.next.Store(opts.FirstSeq)
+	return g, nil
 }
 
 // Acked is the set of acknowledged sequence numbers (live, shared with the generator).
 func (g *Generator) Acked() *seqset.Set { return g.acked }
 
-// Issued is the number of sequence numbers handed out so far: every number below it was
-// put in a request.
-func (g *Generator) Issued() uint64 { return g.next.Load() }
+// Issued is the number of sequence numbers handed out so far: every number from FirstSeq up
+// to FirstSeq+Issued was put in a request.
+func (g *Generator) Issued() uint64 { return g.next.Load() - g.opts.FirstSeq }
 
 // Run sends load until ctx is done, Duration has passed or TotalItems are handed out, and
 // waits for its workers. Cancelling ctx aborts requests in flight; their items count as not
@@ -206,13 +211,14 @@ func (g *Generator) allocate() (first uint64, n int, ok bool) {
 	if g.opts.TotalItems == 0 {
 		return first, int(per), true
 	}
-	if first >= g.opts.TotalItems {
+	end := g.opts.FirstSeq + g.opts.TotalItems
+	if first >= end {
 		// Give the numbers back only if nobody raced past us; otherwise they stay unused,
 		// which is harmless: unused numbers are neither sent nor acknowledged.
 		g.next.CompareAndSwap(first+per, first)
 		return 0, 0, false
 	}
-	return first, int(min(per, g.opts.TotalItems-first)), true
+	return first, int(min(per, end-first)), true
 }
 
 func (g *Generator) send(ctx context.Context, signal Signal, traces ptraceotlp.GRPCClient, logs plogotlp.GRPCClient, first uint64, n int) {

@@ -10,10 +10,6 @@ package mockbackend // import "github.com/comet-otel/comet/testbed/internal/mock
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"net"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,7 +18,6 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	_ "google.golang.org/grpc/encoding/gzip" // the OTLP gRPC exporter compresses with gzip by default
 	"google.golang.org/grpc/status"
@@ -43,11 +38,10 @@ type Stats struct {
 
 // Backend receives OTLP. Create it with Start and stop it with Shutdown.
 type Backend struct {
-	grpcLn  net.Listener
-	httpLn  net.Listener
-	grpcSrv *grpc.Server
-	httpSrv *http.Server
-	serveWG sync.WaitGroup
+	grpcAddr, httpAddr string // fixed for the backend's life, across Disconnect/Reconnect
+
+	srvMu sync.Mutex
+	srv   *servers // nil while disconnected
 
 	up        atomic.Bool
 	delivered *seqset.Set
@@ -66,45 +60,23 @@ type Backend struct {
 // Start listens on two OS-chosen loopback ports and serves until Shutdown. The backend starts
 // up (accepting).
 func Start() (*Backend, error) {
-	grpcLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("mockbackend: listen grpc: %w", err)
-	}
-	httpLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		_ = grpcLn.Close()
-		return nil, fmt.Errorf("mockbackend: listen http: %w", err)
-	}
-	b := &Backend{
-		grpcLn:    grpcLn,
-		httpLn:    httpLn,
-		grpcSrv:   grpc.NewServer(grpc.MaxRecvMsgSize(64 << 20)),
-		delivered: seqset.New(),
-	}
+	b := &Backend{delivered: seqset.New()}
 	b.up.Store(true)
 	b.upAt = time.Now()
-	ptraceotlp.RegisterGRPCServer(b.grpcSrv, &traceServer{b: b})
-	plogotlp.RegisterGRPCServer(b.grpcSrv, &logServer{b: b})
-
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/traces", b.handleHTTP(decodeTraces))
-	mux.HandleFunc("POST /v1/logs", b.handleHTTP(decodeLogs))
-	b.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-
-	b.serveWG.Go(func() { _ = b.grpcSrv.Serve(grpcLn) })
-	b.serveWG.Go(func() {
-		if err := b.httpSrv.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			b.invalid.Add(1)
-		}
-	})
+	srv, err := b.listenAndServe("127.0.0.1:0", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	b.srv = srv
+	b.grpcAddr, b.httpAddr = srv.grpcLn.Addr().String(), srv.httpLn.Addr().String()
 	return b, nil
 }
 
 // GRPCEndpoint is host:port of the OTLP gRPC server.
-func (b *Backend) GRPCEndpoint() string { return b.grpcLn.Addr().String() }
+func (b *Backend) GRPCEndpoint() string { return b.grpcAddr }
 
 // HTTPEndpoint is the base URL of the OTLP HTTP server (paths /v1/traces and /v1/logs).
-func (b *Backend) HTTPEndpoint() string { return "http://" + b.httpLn.Addr().String() }
+func (b *Backend) HTTPEndpoint() string { return "http://" + b.httpAddr }
 
 // SetUp switches the backend up (accepting) or down (refusing with a retryable error).
 func (b *Backend) SetUp(up bool) {
@@ -152,20 +124,13 @@ func (b *Backend) Stats() Stats {
 
 // Shutdown stops both servers, waiting for handlers in flight until ctx is done.
 func (b *Backend) Shutdown(ctx context.Context) error {
-	stopped := make(chan struct{})
-	go func() {
-		b.grpcSrv.GracefulStop()
-		close(stopped)
-	}()
-	err := b.httpSrv.Shutdown(ctx)
-	select {
-	case <-stopped:
-	case <-ctx.Done():
-		b.grpcSrv.Stop()
-		<-stopped
-		err = errors.Join(err, ctx.Err())
+	b.srvMu.Lock()
+	defer b.srvMu.Unlock()
+	if b.srv == nil {
+		return nil
 	}
-	b.serveWG.Wait()
+	err := b.srv.shutdown(ctx)
+	b.srv = nil
 	return err
 }
 

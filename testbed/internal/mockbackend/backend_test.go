@@ -7,7 +7,9 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -130,5 +132,40 @@ func postLogs(t *testing.T, b *Backend, seq int64, encoding string) {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("POST /v1/logs: %s", resp.Status)
+	}
+}
+
+// A disconnected backend refuses connections (a host that went away); reconnected, it
+// serves on the same addresses and counts the first delivery from the moment it came back.
+func TestBackend_DisconnectRefusesConnectionsReconnectServesTheSameAddresses(t *testing.T) {
+	b := startBackend(t)
+	grpcAddr, httpURL := b.GRPCEndpoint(), b.HTTPEndpoint()
+	b.Disconnect()
+	for _, addr := range []string{grpcAddr, strings.TrimPrefix(httpURL, "http://")} {
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			_ = c.Close()
+			t.Fatalf("%s accepts connections while disconnected", addr)
+		}
+	}
+	if err := b.Reconnect(); err != nil {
+		t.Fatal(err)
+	}
+	if b.GRPCEndpoint() != grpcAddr || b.HTTPEndpoint() != httpURL {
+		t.Fatal("the addresses changed")
+	}
+	gen, err := loadgen.New(loadgen.Options{Endpoint: grpcAddr, TotalItems: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := gen.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.Stats().Delivered; got != 100 {
+		t.Fatalf("delivered %d after reconnecting, want 100", got)
+	}
+	if d, ok := b.FirstDeliverySinceUp(); !ok || d <= 0 || d > 30*time.Second {
+		t.Fatalf("first delivery since up: %v, %v", d, ok)
 	}
 }
