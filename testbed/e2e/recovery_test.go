@@ -177,14 +177,10 @@ func sampleTimeline(name string, since time.Time, g *loadgen.Generator, r *rig) 
 		tick := time.NewTicker(100 * time.Millisecond)
 		defer tick.Stop()
 		for {
-			s := timelineSample{at: time.Since(since), acked: g.Acked().Count(), delivered: r.backend.Delivered().Count()}
-			timelines.Lock()
-			tl := timelines.m[name]
-			tl.samples = append(tl.samples, s)
-			timelines.m[name] = tl
-			timelines.Unlock()
+			record(name, timelineSample{at: time.Since(since), acked: g.Acked().Count(), delivered: r.backend.Delivered().Count()})
 			select {
 			case <-done:
+				record(name, timelineSample{at: time.Since(since), acked: g.Acked().Count(), delivered: r.backend.Delivered().Count()})
 				return
 			case <-tick.C:
 			}
@@ -194,6 +190,14 @@ func sampleTimeline(name string, since time.Time, g *loadgen.Generator, r *rig) 
 		close(done)
 		wg.Wait()
 	}
+}
+
+func record(name string, s timelineSample) {
+	timelines.Lock()
+	defer timelines.Unlock()
+	tl := timelines.m[name]
+	tl.samples = append(tl.samples, s)
+	timelines.m[name] = tl
 }
 
 func setBack(name string, at time.Duration) {
