@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"testing"
 	"time"
@@ -17,6 +16,8 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 
 	"github.com/comet-otel/comet/cometexporter"
+
+	"github.com/comet-otel/comet/internal/testexec"
 )
 
 // The test binary re-executes itself as a writer collector: these
@@ -80,7 +81,7 @@ func TestCrossProcess_WriterInChildProcess(t *testing.T) {
 	r := startLogsReceiver(t, receiverSettings(), receiverConfig(dir), sink)
 	assert.False(t, r.Component.(*cometReceiver).handle.Writable(), "no writer in this process: the receiver opens the directory read-only")
 
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd := testexec.Command("-test.run=^$")
 	cmd.Env = append(os.Environ(), childRoleEnv+"=writer", childDirEnv+"="+dir, childCountEnv+"="+strconv.Itoa(n))
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "writer child: %s", out)

@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -20,6 +19,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/comet-otel/comet/internal/testexec"
 )
 
 // The test binary re-executes itself as a drain collector that is killed
@@ -98,7 +99,7 @@ func TestCrash_KillMidDeliveryRedeliversAtMostOneRequestPerWorker(t *testing.T) 
 	require.NoError(t, s.stop())
 
 	delivered := filepath.Join(t.TempDir(), "delivered")
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd := testexec.Command("-test.run=^$")
 	cmd.Env = append(os.Environ(), readerChildEnv+"="+dir, readerDeliveryEnv+"="+delivered)
 	require.NoError(t, cmd.Start())
 	eventually(t, 30*time.Second, func() bool { return len(readSeqs(t, delivered)) >= n/4 }, "the child delivers")

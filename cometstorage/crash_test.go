@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,6 +18,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/comet-otel/comet/internal/testexec"
 )
 
 // The kill -9 test runs the test binary again as a child process: a
@@ -80,7 +81,7 @@ func TestPersistentQueue_SurvivesKill9(t *testing.T) {
 
 func testSurvivesKill9(t *testing.T, mode SyncMode) {
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrash_ChildProcess$", "-test.count=1")
+	cmd := testexec.Command("-test.run=^TestCrash_ChildProcess$", "-test.count=1")
 	cmd.Env = append(os.Environ(), crashChildEnv+"="+dir, crashSyncEnv+"="+string(mode))
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)

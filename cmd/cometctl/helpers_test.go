@@ -35,6 +35,8 @@ import (
 
 	"github.com/comet-otel/comet/cometexporter"
 	"github.com/comet-otel/comet/internal/log"
+
+	"github.com/comet-otel/comet/internal/testexec"
 )
 
 // childEnv selects a child-process role when the test binary re-executes
@@ -325,7 +327,7 @@ func addGroup(t testing.TB, dir, namespace, name string, acked int64) {
 // "ready" line; the child ends when the test does.
 func startChild(t *testing.T, role string, env ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd := testexec.Command("-test.run=^$")
 	cmd.Env = append(append(os.Environ(), childEnv+"="+role), env...)
 	stdin, err := cmd.StdinPipe()
 	require.NoError(t, err)

@@ -4,6 +4,7 @@
 package log // import "github.com/comet-otel/comet/internal/log"
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -268,7 +269,7 @@ func (c *Client) shardsOf(nk namespaceKey) []*shard {
 			out = append(out, s)
 		}
 	}
-	slices.SortFunc(out, func(a, b *shard) int { return int(a.key.shard) - int(b.key.shard) })
+	slices.SortFunc(out, func(a, b *shard) int { return cmp.Compare(a.key.shard, b.key.shard) })
 	return out
 }
 

@@ -115,13 +115,19 @@ func TestCrash_SIGKILLDuringAppends_KeepsEveryAcknowledgedEntry(t *testing.T) {
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		lines := startWithLines(t, cmd)
-		kill := time.After(time.Duration(20+rng.IntN(200)) * time.Millisecond)
+		// The kill comes at a random moment once the child appends (its
+		// start-up takes long under an emulator).
+		var kill <-chan time.Time
+		killAfter := time.Duration(20+rng.IntN(200)) * time.Millisecond
 	collect:
 		for {
 			select {
 			case line, ok := <-lines:
 				if !ok {
 					break collect
+				}
+				if kill == nil && killAfter > 0 {
+					kill, killAfter = time.After(killAfter), 0
 				}
 				var e int64
 				var w, s int

@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/comet-otel/comet/internal/testexec"
 )
 
 // childEnv selects a child-process role when the test binary re-executes
@@ -39,7 +41,7 @@ func TestMain(m *testing.M) {
 // childCommand re-executes the test binary in a child role, with extra
 // environment variables (KEY=value).
 func childCommand(role string, env ...string) *exec.Cmd {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd := testexec.Command("-test.run=^$")
 	cmd.Env = append(append(os.Environ(), childEnv+"="+role), env...)
 	return cmd
 }

@@ -17,6 +17,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/comet-otel/comet/internal/testexec"
 )
 
 // Files the process may not read or write (another owner, a wrong mode)
@@ -94,7 +96,7 @@ func runAsNobody(t *testing.T, base string, f hostileFixture, path string, mode 
 	require.NoError(t, os.Chmod(path, mode))
 	bin := filepath.Join(base, "log.test")
 	require.NoError(t, copyFile(os.Args[0], bin, 0o755))
-	cmd := exec.Command(bin, "-test.run=^$")
+	cmd := testexec.Binary(bin, "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"=permissions", permCaseEnv+"="+name, permDirEnv+"="+f.dir)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
 	out, err := cmd.CombinedOutput()
