@@ -5,6 +5,7 @@ package main // import "github.com/comet-otel/comet/cmd/cometctl"
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"maps"
@@ -125,19 +126,19 @@ offsets with its next acknowledgement.`)
 			return usageErrorf(fs, "--to: want earliest, latest or a time: %v", err)
 		}
 	}
-	c, targets, err := openForGroupChange(fs, pos[0], *group, *stream, out)
+	change, err := openForGroupChange(fs, pos[0], *group, *stream, out)
 	if err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(out.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STREAM\tOLD OFFSET\tNEW OFFSET")
-	for _, sel := range targets {
-		if err = resetNamespace(ctx, c, sel, *group, target, tw); err != nil {
+	for _, sel := range change.targets {
+		if err = resetNamespace(ctx, change.c, sel, *group, target, tw); err != nil {
 			break
 		}
 	}
 	_ = tw.Flush()
-	if cerr := c.Close(); err == nil && cerr != nil {
+	if cerr := change.close(); err == nil && cerr != nil {
 		err = fmt.Errorf("store the new offsets: %w", cerr)
 	}
 	return err
@@ -210,52 +211,80 @@ while a collector holds the writer lock.`)
 	if *group == "" {
 		return usageErrorf(fs, "--group is required")
 	}
-	c, targets, err := openForGroupChange(fs, pos[0], *group, *stream, out)
+	change, err := openForGroupChange(fs, pos[0], *group, *stream, out)
 	if err != nil {
 		return err
 	}
-	for _, sel := range targets {
+	for _, sel := range change.targets {
 		var offsets map[string]int64
-		if offsets, err = offsetsOf(c, sel, *group); err != nil {
+		if offsets, err = offsetsOf(change.c, sel, *group); err != nil {
 			break
 		}
-		if err = c.DeleteConsumerGroup(sel.pattern(), *group); err != nil {
+		if err = change.c.DeleteConsumerGroup(sel.pattern(), *group); err != nil {
 			break
 		}
 		fmt.Fprintf(out.stdout, "deleted consumer group %q from %d shards of %s\n", *group, len(offsets), sel.label())
 	}
-	if cerr := c.Close(); err == nil {
+	if cerr := change.close(); err == nil {
 		err = cerr
 	}
 	return err
 }
 
+// groupChange is a directory opened to change one group's offsets: its
+// writer client, the namespaces to change, and the group's presence locks
+// on them, held until close so that no receiver of the group runs meanwhile.
+type groupChange struct {
+	c       *log.Client
+	targets []selection
+	unlocks []func() error
+}
+
+// close stores the changes (closing the client) and lets receivers of the
+// group start again.
+func (g *groupChange) close() error {
+	err := g.c.Close()
+	for _, unlock := range g.unlocks {
+		err = errors.Join(err, unlock())
+	}
+	return err
+}
+
 // openForGroupChange opens the directory as its writer, refusing while a
-// collector holds its lock, and returns the namespaces to change: the
-// one --stream names, or every namespace where the group has offsets.
-func openForGroupChange(fs *flag.FlagSet, dirArg, group, stream string, out *output) (*log.Client, []selection, error) {
+// collector holds its lock, and finds the namespaces to change: the one
+// --stream names, or every namespace where the group has offsets. It
+// refuses while a process reads the group on one of them (a collector
+// that only drains the directory holds no writer lock, but announces its
+// groups: log.LockGroup).
+func openForGroupChange(fs *flag.FlagSet, dirArg, group, stream string, out *output) (*groupChange, error) {
 	var sel *selection
 	if stream != "" {
 		s, err := parseSelection(stream)
 		if err != nil {
-			return nil, nil, usageErrorf(fs, "%v", err)
+			return nil, usageErrorf(fs, "%v", err)
 		}
 		sel = &s
 	}
 	dir, err := dataDir(dirArg)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	c, err := openWriter(dir, writerConfig(), out.stderr, out.cmd)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	targets, err := groupTargets(c, dir, group, sel)
-	if err != nil {
-		_ = c.Close()
-		return nil, nil, err
+	change := &groupChange{c: c}
+	if change.targets, err = groupTargets(c, dir, group, sel); err != nil {
+		return nil, errors.Join(err, change.close())
 	}
-	return c, targets, nil
+	for _, t := range change.targets {
+		unlock, err := c.LockGroup(t.ns, t.ver, group)
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("%w: stop the comet receivers of the group first", err), change.close())
+		}
+		change.unlocks = append(change.unlocks, unlock)
+	}
+	return change, nil
 }
 
 func groupTargets(c *log.Client, dir, group string, sel *selection) ([]selection, error) {

@@ -45,6 +45,7 @@ const childEnv = "COMETCTL_TEST_CHILD"
 
 var childRoles = map[string]func() error{
 	"hold-lock": holdLockChild,
+	"drain":     drainChild,
 }
 
 func TestMain(m *testing.M) {
@@ -56,6 +57,27 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	goleak.VerifyTestMain(m)
+}
+
+// drainChild opens COMET_DIR read-only with a consumer of group "g" on
+// logs:v1, says "ready", and reads until its stdin closes: a collector
+// that only drains the directory (it holds no writer lock).
+func drainChild() error {
+	cfg := log.DefaultCometConfig()
+	cfg.Concurrency.ReadOnly = true
+	c, err := log.NewClientWithConfig(os.Getenv("COMET_DIR"), cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	cons := log.NewConsumer(c, log.ConsumerOptions{Group: "g", Stream: "logs:v1:shard:*"})
+	defer cons.Close()
+	if _, err := cons.Read(context.Background(), nil, 1); err != nil {
+		return err
+	}
+	fmt.Println("ready")
+	_, _ = os.Stdin.Read(make([]byte, 1))
+	return nil
 }
 
 // holdLockChild opens COMET_DIR as its writer, says "ready" and holds the

@@ -147,3 +147,25 @@ func TestChildCollectorHoldingTheLock_RefusesChanges(t *testing.T) {
 	groups := ctlOK(t, "groups", dir, "--json").stdout
 	require.Contains(t, groups, `"offset": 1`, "the group was not reset")
 }
+
+// TestChildDrainReadingTheGroup_RefusesGroupChanges: a collector that only
+// drains the directory holds no writer lock, but its receiver announces
+// the group; resetting or deleting the group under it would be undone by
+// its next acknowledgement, so cometctl refuses.
+func TestChildDrainReadingTheGroup_RefusesGroupChanges(t *testing.T) {
+	dir, _ := logsDir(t, 12, 1, 100)
+	addGroup(t, dir, "logs", "g", 1)
+	addGroup(t, dir, "logs", "other", 1)
+	startChild(t, "drain", "COMET_DIR="+dir)
+	for _, args := range [][]string{
+		{"groups", "reset", dir, "--group", "g", "--to", "earliest"},
+		{"groups", "delete", dir, "--group", "g"},
+	} {
+		r := ctl(t, args...)
+		require.Equal(t, exitError, r.code, "%v", args)
+		require.Contains(t, r.stderr, `consumer group is in use: "g" on logs:v1 is read by a running process`, "%v", args)
+		require.Contains(t, r.stderr, "stop the comet receivers of the group first", "%v", args)
+	}
+	require.Contains(t, ctlOK(t, "groups", dir, "--json").stdout, `"offset": 1`, "the group was not changed")
+	ctlOK(t, "groups", "reset", dir, "--group", "other", "--to", "earliest") // another group is free
+}

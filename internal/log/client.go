@@ -41,6 +41,7 @@ type Client struct {
 
 	consumersMu sync.Mutex
 	consumers   map[*Consumer]struct{} // open consumers, closed with the client
+	presences   presences              // group presence locks of open consumers
 
 	diskBytes atomic.Int64
 	stats     counters
@@ -370,6 +371,7 @@ func (c *Client) Close() error {
 	c.bg.Wait()
 	c.checkpointActiveSegments()
 	c.closeConsumers()
+	c.releaseAllPresences()
 	c.files.closeAll()
 	errs = append(errs, c.closeShards())
 	if c.lock != nil {

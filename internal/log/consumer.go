@@ -73,6 +73,8 @@ type Consumer struct {
 	cursors  map[uint32]*cursor
 	latestAt map[uint32]int64 // StartLatest: shard ends when created
 	closed   bool
+	// unannounce gives back the group's presence lock (presence.go).
+	unannounce func()
 }
 
 // NewConsumer binds a consumer to a group and a stream pattern. Invalid
@@ -105,6 +107,7 @@ func (c *Consumer) bind(pattern string) {
 		c.err = fmt.Errorf("comet consumer: stream: %w", c.err)
 		return
 	}
+	c.announce()
 	if c.opts.Start == StartLatest {
 		c.latestAt = map[uint32]int64{}
 		if err := c.c.discover(c.nk); err != nil {
@@ -118,6 +121,19 @@ func (c *Consumer) bind(pattern string) {
 			c.latestAt[s.key.shard] = s.next.Load()
 		}
 	}
+}
+
+// announce takes the group's presence lock for this Consumer; failing
+// to is logged, not fatal: the group then is only unprotected from tools
+// that change its offsets from outside.
+func (c *Consumer) announce() {
+	release, err := c.c.announce(c.nk, c.opts.Group)
+	if err != nil {
+		c.c.log.Warn("Cannot announce the consumer group to other processes; cometctl cannot tell that it is in use",
+			zap.String("group", c.opts.Group), zap.Error(err))
+		return
+	}
+	c.unannounce = release
 }
 
 func (c *Consumer) usable() error {
@@ -427,6 +443,9 @@ func (c *Consumer) Close() error {
 		return nil
 	}
 	c.closed = true
+	if c.unannounce != nil {
+		c.unannounce()
+	}
 	for _, cur := range c.cursors {
 		cur.mu.Lock()
 		cur.close()

@@ -18,6 +18,9 @@
 // # Directory layout
 //
 //	<dataDir>/comet.lock                             writer lock (holds the writer's PID)
+//	<dataDir>/comet.readers/<ns>.<ver>.g-<32 hex>.lock  a consumer group's presence: every process
+//	                                                 with a Consumer of the group on the namespace
+//	                                                 holds a shared lock on it (LockGroup)
 //	<dataDir>/comet.format                           on-disk format version of the directory
 //	<dataDir>/<namespace>/<version>/shard-NNNN/      one directory per stream (NNNN: at least 4 digits)
 //	    log-<first entry, 16 digits>.comet           segment: records only, nothing else

@@ -26,6 +26,9 @@ var (
 	// ErrLocked is returned (wrapped) by NewClient when another process
 	// holds the directory's writer lock.
 	ErrLocked = errors.New("comet: data directory is locked by another writer")
+	// ErrGroupInUse is returned (wrapped) by LockGroup while a Consumer of
+	// the group is open in some process.
+	ErrGroupInUse = errors.New("comet: consumer group is in use")
 	// ErrEntryGone is returned (wrapped) by ReadEntry for an entry that was
 	// deleted by retention, lost to corruption, or never written.
 	ErrEntryGone = errors.New("comet: entry not available")

@@ -26,3 +26,14 @@ func tryLockFile(f *os.File) (held bool, err error) {
 	}
 	return false, err
 }
+
+// lockFileShared takes a shared lock on f without waiting; it fails when
+// someone holds an exclusive one.
+func lockFileShared(f *os.File) error {
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB)
+		if err != unix.EINTR {
+			return err
+		}
+	}
+}

@@ -22,3 +22,10 @@ func tryLockFile(f *os.File) (held bool, err error) {
 	}
 	return false, err
 }
+
+// lockFileShared takes a shared lock on f without waiting; it fails when
+// someone holds an exclusive one.
+func lockFileShared(f *os.File) error {
+	ol := new(windows.Overlapped)
+	return windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, ol)
+}
