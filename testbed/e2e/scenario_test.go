@@ -33,6 +33,7 @@ var (
 	caseCometHTTP      = scenarioCase{"comet_otlp_http", variantComet, tuning{Sync: "none", Drain: "otlp_http"}, "page cache (sync none); drains over otlp_http"}
 	caseCometRaw       = scenarioCase{"comet_uncompressed", variantComet, tuning{Sync: "none", Compression: "none"}, "page cache (sync none); compression none"}
 	caseFileStorage    = scenarioCase{"file_storage", variantFileStorage, tuning{}, "fsync off (file_storage default)"}
+	caseFileStorageB   = scenarioCase{"file_storage_batch", variantFileStorageBatch, tuning{}, "fsync off (file_storage default)"}
 	caseCometStorage   = scenarioCase{"comet_storage", variantCometStorage, tuning{Sync: "none"}, "page cache (sync none)"}
 	caseCometStorageFs = scenarioCase{"comet_storage_sync_always", variantCometStorage, tuning{Sync: "always"}, "fsync per operation (group commit)"}
 	caseMemoryQueue    = scenarioCase{"memory_queue", variantMemoryQueue, tuning{}, "memory only"}
@@ -55,7 +56,7 @@ func TestScenario(t *testing.T) {
 	t.Run("throughput", func(t *testing.T) {
 		results.Table(tableThroughput, fmt.Sprintf("Throughput: %v of unthrottled OTLP/gRPC traces + logs (4 senders, 100 items per request)", sc.ThroughputDuration),
 			"variant", "durability", "acked items/s", "end-to-end items/s", "drain after load s", "CPU s per M items", "peak RSS MiB", "disk at end of load MiB", "failed requests", "lost", "duplicates")
-		for _, c := range []scenarioCase{caseComet, caseCometRaw, caseCometAlways, caseCometHTTP, caseFileStorage, caseCometStorage, caseMemoryQueue} {
+		for _, c := range []scenarioCase{caseComet, caseCometRaw, caseCometAlways, caseCometHTTP, caseFileStorage, caseFileStorageB, caseCometStorage, caseMemoryQueue} {
 			t.Run(c.name, func(t *testing.T) { throughput(t, c, sc) })
 		}
 	})
