@@ -95,8 +95,12 @@ func (t *groupTable) init(s *shard) {
 }
 
 // noteDeleted counts, per group, the entries of a deleted segment the
-// group had not acknowledged, and returns the largest such count.
-func (t *groupTable) noteDeleted(seg *segment) int64 {
+// group had not acknowledged, and returns the largest such count. When the
+// shard has no group, unreadLost says whether its entries count as lost
+// (retention deleting data nobody read yet) or not (a caller of
+// DeleteSegment on a stream no group reads decided itself they were no
+// longer needed).
+func (t *groupTable) noteDeleted(seg *segment, unreadLost bool) int64 {
 	groups, err := t.onDisk()
 	if err != nil {
 		return 0
@@ -110,7 +114,7 @@ func (t *groupTable) noteDeleted(seg *segment) int64 {
 			worst = max(worst, lost)
 		}
 	}
-	if len(groups) == 0 {
+	if len(groups) == 0 && unreadLost {
 		worst = seg.count.Load() // nobody had read it
 	}
 	return worst
