@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -92,7 +93,7 @@ func TestPowerLoss_Model_DeviceHoldsOnlyWhatWasSynced(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	restore, err := HoldWriteback()
+	restore, err := HoldWriteback(20 * time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -53,15 +54,16 @@ var savedKnobs = []string{
 type sysctl struct{ Name, Value string }
 
 // HoldWriteback holds background writeback off until the returned restore function runs.
-// It fails if another process holds it already (two suites would fight over the settings).
-func HoldWriteback() (restore func() error, err error) {
+// Only one process holds it at a time (two suites would fight over the settings): it waits
+// up to wait for another holder to finish, then fails.
+func HoldWriteback(wait time.Duration) (restore func() error, err error) {
 	lock, err := os.OpenFile(writebackLockPath, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("blockdev: writeback lock: %w", err)
 	}
-	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+	if err := lockWithin(lock, wait); err != nil {
 		_ = lock.Close()
-		return nil, fmt.Errorf("blockdev: another test holds the kernel's writeback settings (%s): %w", writebackLockPath, err)
+		return nil, err
 	}
 	release := func(err error) error {
 		return errors.Join(err, lock.Close())
@@ -107,6 +109,21 @@ func RestoreStaleWriteback() error {
 		return err
 	}
 	return os.Remove(writebackStatePath)
+}
+
+// lockWithin takes an exclusive lock on f, polling until wait has passed.
+func lockWithin(f *os.File, wait time.Duration) error {
+	deadline := time.Now().Add(wait)
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) || time.Now().After(deadline) {
+			return fmt.Errorf("blockdev: another test has held the kernel's writeback settings (%s) for %v: %w", writebackLockPath, wait, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func writeState(saved []sysctl) error {
