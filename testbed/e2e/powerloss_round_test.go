@@ -261,7 +261,7 @@ func (r *rig) drainAfterCut(acked *seqset.Set, pending string, timeout time.Dura
 // recoveryWarnings counts what the draining collector logged about the state it found.
 type recoveryWarnings struct {
 	torn, damaged, offsets, index, other int
-	firstOther                    string
+	firstOther                           string
 }
 
 // recoveryPatterns classify warning and error lines by a phrase of their message.
