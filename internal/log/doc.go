@@ -168,6 +168,16 @@
 // by the context), reject (ErrFull) or drop_oldest (delete the oldest
 // segment anyway, counting per group what it had not acknowledged).
 //
+// A full filesystem is not a budget: an append that finds no space fails
+// with ErrNoSpace (wrapping the system's error), after truncating what the
+// write may have left, so nothing of the batch is visible and the log
+// stays intact. Nothing else stops: acknowledgements overwrite offset
+// slots in place and need no space (an offset file that cannot be created
+// holds in memory and is retried), reads need none, and retention keeps
+// deleting consumed segments, sealing idle consumed active ones first, so
+// appends succeed again once consumers catch up or space is freed. Index
+// files that cannot be written are rebuilt at the next open.
+//
 // # Processes
 //
 // One process writes a directory; NewClient takes comet.lock with an OS

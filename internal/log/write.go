@@ -202,6 +202,9 @@ func (s *shard) appendWith(ctx context.Context, entries [][]byte, written onWrit
 	first, seg, segPos, pos, err := s.write(b)
 	if err != nil {
 		c.stats.errors.Add(1)
+		if isNoSpace(err) {
+			err = fmt.Errorf("%w: %w", ErrNoSpace, err)
+		}
 		return 0, err
 	}
 	c.stats.noteAppend(len(entries), b)
