@@ -15,15 +15,28 @@ import (
 )
 
 // appendError decides, in one place, what the caller of the exporter sees
-// when an append fails. A full log, a cancelled or expired request and
-// I/O errors are retryable: the OTLP receiver turns them into Unavailable
-// (HTTP 503) and clients retry. Only errors no retry can cure are
-// permanent.
+// when an append fails. A full log, a full disk, a cancelled or expired
+// request and I/O errors are retryable: the OTLP receiver turns them into
+// Unavailable (HTTP 503) and clients retry. Only errors no retry can cure
+// are permanent. A full log or disk is back-pressure: said once when it
+// starts (and once when it ends, see noteAccepted), not once per request.
 func (e *cometExporter) appendError(ctx context.Context, stream string, err error) error {
 	switch {
 	case errors.Is(err, log.ErrFull):
 		e.telemetry.CometExporterFullRejections.Add(ctx, 1)
-		return fmt.Errorf("comet exporter: log is full (when_full: %s): %w", e.cfg.WhenFull, err)
+		if e.logFull.refuse() {
+			e.set.Logger.Warn("Log full: retention::max_size is reached and the comet receiver has not acknowledged enough for retention to free a segment. Requests are refused with a retryable error until it has",
+				zap.String("directory", e.cfg.Directory), zap.String("when_full", string(e.cfg.WhenFull)),
+				zap.Int64("max_size", e.cfg.Retention.MaxSize), zap.Error(err))
+		}
+		return refused(fmt.Errorf("comet exporter: log is full (when_full: %s): %w", e.cfg.WhenFull, err))
+	case errors.Is(err, log.ErrNoSpace):
+		e.telemetry.CometExporterFullRejections.Add(ctx, 1)
+		if e.diskFull.refuse() {
+			e.set.Logger.Error("Disk full: requests are refused with a retryable error until space is freed. What was appended before is intact; the comet receiver keeps draining, and retention deletes what it acknowledged",
+				zap.String("directory", e.cfg.Directory), zap.Error(err))
+		}
+		return refused(fmt.Errorf("comet exporter: disk full, append to %s refused: %w", stream, err))
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("comet exporter: append to %s: %w", stream, err)
 	case errors.Is(err, log.ErrEntryTooLarge), errors.Is(err, log.ErrInvalidStream), errors.Is(err, log.ErrReadOnly):
@@ -32,6 +45,18 @@ func (e *cometExporter) appendError(ctx context.Context, stream string, err erro
 	default:
 		e.set.Logger.Warn("Append failed", zap.String("stream", stream), zap.Error(err))
 		return fmt.Errorf("comet exporter: append to %s: %w", stream, err)
+	}
+}
+
+// noteAccepted ends a refusal episode once a request was appended again.
+func (e *cometExporter) noteAccepted() {
+	if n, lasted, ended := e.diskFull.clear(); ended {
+		e.set.Logger.Info("Disk space available again: requests are accepted",
+			zap.String("directory", e.cfg.Directory), zap.Int64("refused_requests", n), zap.Duration("after", lasted))
+	}
+	if n, lasted, ended := e.logFull.clear(); ended {
+		e.set.Logger.Info("Log below its size budget again: requests are accepted",
+			zap.String("directory", e.cfg.Directory), zap.Int64("refused_requests", n), zap.Duration("after", lasted))
 	}
 }
 

@@ -36,6 +36,9 @@ type cometExporter struct {
 
 	handle *sharedlog.Handle // set by start
 	client *log.Client
+
+	// Refusal episodes, said once each (see appendError).
+	logFull, diskFull alarm
 }
 
 func newCometExporter(cfg *Config, set exporter.Settings, namespace string) (*cometExporter, error) {
@@ -146,6 +149,7 @@ func writePart[T any](ctx context.Context, e *cometExporter, c *codec[T], p part
 		bytes += int64(size)
 		start = end
 	}
+	e.noteAccepted()
 	e.telemetry.CometExporterAppendedRecords.Add(ctx, int64(len(records)))
 	e.telemetry.CometExporterAppendedItems.Add(ctx, int64(items))
 	e.telemetry.CometExporterAppendedBytes.Add(ctx, bytes)

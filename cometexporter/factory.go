@@ -68,7 +68,7 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 	if err != nil {
 		return nil, err
 	}
-	return exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces, helperOptions(e)...)
+	return exporterhelper.NewTraces(ctx, helperSettings(set), cfg, e.pushTraces, helperOptions(e)...)
 }
 
 func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Metrics, error) {
@@ -80,7 +80,7 @@ func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Con
 	if err != nil {
 		return nil, err
 	}
-	return exporterhelper.NewMetrics(ctx, set, cfg, e.pushMetrics, helperOptions(e)...)
+	return exporterhelper.NewMetrics(ctx, helperSettings(set), cfg, e.pushMetrics, helperOptions(e)...)
 }
 
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
@@ -92,7 +92,15 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 	if err != nil {
 		return nil, err
 	}
-	return exporterhelper.NewLogs(ctx, set, cfg, e.pushLogs, helperOptions(e)...)
+	return exporterhelper.NewLogs(ctx, helperSettings(set), cfg, e.pushLogs, helperOptions(e)...)
+}
+
+// helperSettings are the settings exporterhelper logs with: without its
+// per-request line for requests refused as back-pressure, which the
+// exporter reports once per episode instead (see appendError).
+func helperSettings(set exporter.Settings) exporter.Settings {
+	set.Logger = quietRefusals(set.Logger)
+	return set
 }
 
 // helperOptions wraps the exporter for the standard exporter telemetry,
