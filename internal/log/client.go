@@ -43,6 +43,10 @@ type Client struct {
 	files     *fileCache // idle segment read descriptors
 	space     spaceState
 
+	// offsetsFailing: a consumer offset could not be stored (full disk);
+	// said once until one is stored again.
+	offsetsFailing atomic.Bool
+
 	closed        atomic.Bool
 	stop          chan struct{}
 	retentionKick chan struct{}
@@ -427,11 +431,27 @@ func (c *Client) syncDirtyShards() {
 	}
 }
 
-// checkpointOffsets flushes consumer offsets of every shard.
+// checkpointOffsets flushes consumer offsets of every shard. Offsets that
+// could not be stored at all are not reported again here: storing them
+// said so once already, and they are retried at every checkpoint.
 func (c *Client) checkpointOffsets() {
 	for _, s := range c.allShards() {
-		if err := s.groups.syncAll(); err != nil {
+		if err := s.groups.syncAll(); err != nil && !onlyNotStored(err) {
 			c.log.Warn("Checkpointing consumer offsets failed", zap.String("stream", s.name), zap.Error(err))
 		}
 	}
+}
+
+// onlyNotStored reports whether err (possibly joined) holds nothing but
+// errOffsetNotStored.
+func onlyNotStored(err error) bool {
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range joined.Unwrap() {
+			if !onlyNotStored(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return errors.Is(err, errOffsetNotStored)
 }

@@ -75,7 +75,6 @@ type groupOffset struct {
 	seq     uint64
 	created bool // the file exists
 	unsaved bool // the offset in memory has not reached the file
-	warned  bool // the current persistence failure was logged
 	dirty   bool // written since the last fsync
 	offset  atomic.Int64
 }
@@ -198,14 +197,18 @@ func (g *groupOffset) persist() {
 	if err != nil {
 		g.unsaved = true
 		c.stats.errors.Add(1)
-		if !g.warned {
-			g.warned = true
-			c.log.Warn("Could not store a consumer offset; it holds in memory and is retried",
+		// A full disk fails every group on every shard at once: say it once
+		// per client until an offset is stored again.
+		if c.offsetsFailing.CompareAndSwap(false, true) {
+			c.log.Warn("Could not store a consumer offset; offsets hold in memory and are retried at every acknowledgement and checkpoint (further failures are not logged until one is stored)",
 				zap.String("stream", g.t.s.name), zap.String("group", g.name), zap.Error(err))
 		}
 		return
 	}
-	g.unsaved, g.warned, g.dirty = false, false, true
+	g.unsaved, g.dirty = false, true
+	if c.offsetsFailing.Load() && c.offsetsFailing.CompareAndSwap(true, false) {
+		c.log.Info("Consumer offsets are stored again", zap.String("stream", g.t.s.name), zap.String("group", g.name))
+	}
 }
 
 // createFile writes a new offset file holding the current offset.
@@ -246,6 +249,10 @@ func (g *groupOffset) writeSlot(off int64) error {
 	return nil
 }
 
+// errOffsetNotStored is returned by sync for an offset that could not be
+// written at all (persist said so when it failed).
+var errOffsetNotStored = errors.New("consumer offset is not stored yet")
+
 // sync stores an offset a failed write left in memory, then makes the
 // file durable.
 func (g *groupOffset) sync() error {
@@ -254,7 +261,7 @@ func (g *groupOffset) sync() error {
 	if g.unsaved {
 		g.persist()
 		if g.unsaved {
-			return fmt.Errorf("offset of group %q is not stored yet", g.name)
+			return fmt.Errorf("%w: group %q", errOffsetNotStored, g.name)
 		}
 	}
 	if !g.dirty {
