@@ -24,7 +24,7 @@ func (e *cometExporter) appendError(ctx context.Context, stream string, err erro
 	switch {
 	case errors.Is(err, log.ErrFull):
 		e.telemetry.CometExporterFullRejections.Add(ctx, 1)
-		if e.logFull.refuse() {
+		if e.logFull.Raise() {
 			e.set.Logger.Warn("Log full: retention::max_size is reached and the comet receiver has not acknowledged enough for retention to free a segment. Requests are refused with a retryable error until it has",
 				zap.String("directory", e.cfg.Directory), zap.String("when_full", string(e.cfg.WhenFull)),
 				zap.Int64("max_size", e.cfg.Retention.MaxSize), zap.Error(err))
@@ -32,7 +32,7 @@ func (e *cometExporter) appendError(ctx context.Context, stream string, err erro
 		return refused(fmt.Errorf("comet exporter: log is full (when_full: %s): %w", e.cfg.WhenFull, err))
 	case errors.Is(err, log.ErrNoSpace):
 		e.telemetry.CometExporterFullRejections.Add(ctx, 1)
-		if e.diskFull.refuse() {
+		if e.diskFull.Raise() {
 			e.set.Logger.Error("Disk full: requests are refused with a retryable error until space is freed. What was appended before is intact; the comet receiver keeps draining, and retention deletes what it acknowledged",
 				zap.String("directory", e.cfg.Directory), zap.Error(err))
 		}
@@ -50,11 +50,11 @@ func (e *cometExporter) appendError(ctx context.Context, stream string, err erro
 
 // noteAccepted ends a refusal episode once a request was appended again.
 func (e *cometExporter) noteAccepted() {
-	if n, lasted, ended := e.diskFull.clear(); ended {
+	if n, lasted, ended := e.diskFull.Clear(refusalSettle); ended {
 		e.set.Logger.Info("Disk space available again: requests are accepted",
 			zap.String("directory", e.cfg.Directory), zap.Int64("refused_requests", n), zap.Duration("after", lasted))
 	}
-	if n, lasted, ended := e.logFull.clear(); ended {
+	if n, lasted, ended := e.logFull.Clear(refusalSettle); ended {
 		e.set.Logger.Info("Log below its size budget again: requests are accepted",
 			zap.String("directory", e.cfg.Directory), zap.Int64("refused_requests", n), zap.Duration("after", lasted))
 	}

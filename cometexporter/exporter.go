@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/comet-otel/comet/cometexporter/internal/metadata"
+	"github.com/comet-otel/comet/internal/alarm"
 	"github.com/comet-otel/comet/internal/log"
 	"github.com/comet-otel/comet/internal/sharedlog"
 )
@@ -38,7 +39,7 @@ type cometExporter struct {
 	client *log.Client
 
 	// Refusal episodes, said once each (see appendError).
-	logFull, diskFull alarm
+	logFull, diskFull alarm.Alarm
 }
 
 func newCometExporter(cfg *Config, set exporter.Settings, namespace string) (*cometExporter, error) {

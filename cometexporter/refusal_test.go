@@ -27,38 +27,6 @@ func settleAt(t *testing.T, d time.Duration) {
 	t.Cleanup(func() { refusalSettle = old })
 }
 
-func TestAlarm_SaysOncePerEpisode(t *testing.T) {
-	settleAt(t, 0)
-	var a alarm
-	_, _, ended := a.clear()
-	require.False(t, ended, "nothing to end before a refusal")
-	require.True(t, a.refuse(), "the first refusal starts an episode")
-	for range 100 {
-		require.False(t, a.refuse())
-	}
-	n, _, ended := a.clear()
-	require.True(t, ended)
-	require.EqualValues(t, 101, n)
-	_, _, ended = a.clear()
-	require.False(t, ended, "an episode ends once")
-	require.True(t, a.refuse(), "a new episode is said again")
-}
-
-func TestAlarm_AcceptedAndRefusedByTurnsIsOneEpisode(t *testing.T) {
-	settleAt(t, time.Hour)
-	var a alarm
-	require.True(t, a.refuse())
-	for range 10 {
-		_, _, ended := a.clear()
-		require.False(t, ended, "an acceptance right after a refusal does not end the episode")
-		require.False(t, a.refuse(), "nor does the next refusal start a new one")
-	}
-	refusalSettle = 0
-	n, _, ended := a.clear()
-	require.True(t, ended, "accepted for refusalSettle without a refusal: the episode ends")
-	require.EqualValues(t, 11, n)
-}
-
 func TestQuietRefusals_DropsOnlyRefusalLines(t *testing.T) {
 	core, logs := observer.New(zapcore.DebugLevel)
 	logger := quietRefusals(zap.New(core)).With(zap.String("component", "comet"))
