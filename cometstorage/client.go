@@ -11,12 +11,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.uber.org/zap"
 
+	"github.com/comet-otel/comet/internal/alarm"
 	"github.com/comet-otel/comet/internal/log"
 )
 
@@ -77,9 +77,14 @@ type client struct {
 	batches uint64         // batches appended, to tell an idle client
 	onClose func()
 
+	res      reserve     // disk-full reserve, see reserve.go
+	diskFull alarm.Alarm // the disk refused writes: said once per episode
+
 	maint maintenance // background compaction state, owned by its goroutine
-	stop  chan struct{}
-	bg    sync.WaitGroup
+	// reclaim asks the compaction goroutine for a round now (see awaitReclaim).
+	reclaim reclaimRequests
+	stop    chan struct{}
+	bg      sync.WaitGroup
 }
 
 var (
@@ -105,11 +110,13 @@ func openClient(ctx context.Context, dir string, set clientSettings) (*client, e
 		kd:      newKeydir(),
 		onClose: func() {},
 		stop:    make(chan struct{}),
+		reclaim: reclaimRequests{kick: make(chan struct{}, 1)},
 	}
 	if err := c.rebuild(ctx); err != nil {
 		_ = eng.Close()
 		return nil, err
 	}
+	c.openReserve()
 	c.bg.Add(1)
 	go c.compactLoop()
 	return c, nil
@@ -232,19 +239,28 @@ func (c *client) Batch(ctx context.Context, ops ...*storage.Operation) error {
 	if err := validateOps(ops); err != nil {
 		return err
 	}
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return errClientClosed
+	wrote, err := c.lockedBatch(ctx, ops, false)
+	if errors.Is(err, errDrainNeedsSpace) && c.awaitReclaim(ctx) == nil {
+		// The disk is full and the reserve spent (or half spent): a
+		// reclamation round freed what it could; write now, or fail.
+		wrote, err = c.lockedBatch(ctx, ops, true)
 	}
-	wrote, err := c.batchLocked(ctx, ops)
-	c.mu.Unlock()
 	if err == nil && wrote && c.set.sync.Mode == SyncAlways {
 		if err = c.eng.Sync(ctx); err != nil {
 			err = fmt.Errorf("comet_storage: fsync: %w", err)
 		}
 	}
 	return err
+}
+
+// lockedBatch runs batchLocked under mu.
+func (c *client) lockedBatch(ctx context.Context, ops []*storage.Operation, reclaimed bool) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false, errClientClosed
+	}
+	return c.batchLocked(ctx, ops, reclaimed)
 }
 
 func validateOps(ops []*storage.Operation) error {
@@ -269,8 +285,9 @@ func validateOps(ops []*storage.Operation) error {
 }
 
 // batchLocked runs a validated batch under mu. It reports whether it
-// appended a record.
-func (c *client) batchLocked(ctx context.Context, ops []*storage.Operation) (bool, error) {
+// appended a record. reclaimed says that a reclamation round ran for this
+// batch since it last found the disk full (see reserve.go).
+func (c *client) batchLocked(ctx context.Context, ops []*storage.Operation, reclaimed bool) (bool, error) {
 	c.writes = c.writes[:0]
 	clear(c.index)
 	for _, op := range ops {
@@ -321,14 +338,46 @@ func (c *client) batchLocked(ctx context.Context, ops []*storage.Operation) (boo
 	if addsKey && c.set.maxSize > 0 && c.kd.disk+int64(size) > c.set.maxSize {
 		return false, fmt.Errorf("%w: %s holds %d bytes, max_size is %d", storage.ErrStorageFull, c.dir, c.kd.disk, c.set.maxSize)
 	}
+	if !addsKey && !reclaimed && c.res.tight() {
+		return false, errDrainNeedsSpace
+	}
+	if addsKey && !c.res.admits(int64(size)) {
+		err := fmt.Errorf("%w: the disk of %s is full; writes that add keys wait until space is freed", storage.ErrStorageFull, c.dir)
+		c.diskFullRaised(err)
+		return false, err
+	}
 	c.buf = encodeRecord(c.buf[:0], ws)
 	c.entry[0] = c.buf
 	locs, err := c.eng.AppendLocated(ctx, stream, c.entry[:])
+	if errors.Is(err, log.ErrNoSpace) {
+		// Give up the reserve and write on its space (see reserve.go).
+		if gaveUp, rerr := c.res.giveUp(); rerr != nil {
+			c.log.Warn("Could not give up the disk-full reserve", zap.Error(rerr))
+		} else if gaveUp {
+			c.diskFullRaised(err)
+			if !addsKey || c.res.admits(int64(size)) {
+				locs, err = c.eng.AppendLocated(ctx, stream, c.entry[:])
+			}
+		}
+	}
 	if err != nil {
+		if !errors.Is(err, log.ErrNoSpace) {
+			return false, c.appendError(err)
+		}
+		c.diskFullRaised(err)
+		if !addsKey {
+			return false, fmt.Errorf("%w: %w", errDrainNeedsSpace, c.appendError(err))
+		}
 		return false, c.appendError(err)
 	}
 	c.apply(locs[0], ws)
 	c.batches++
+	if c.res.charge(int64(size), addsKey) {
+		c.askReclaim()
+	}
+	if addsKey && c.res.state == reserveHeld {
+		c.diskFullCleared()
+	}
 	return true, nil
 }
 
@@ -349,7 +398,7 @@ func (c *client) apply(loc log.Location, ws []write) {
 // appendError maps engine errors onto the storage contract.
 func (c *client) appendError(err error) error {
 	switch {
-	case errors.Is(err, syscall.ENOSPC):
+	case errors.Is(err, log.ErrNoSpace):
 		return fmt.Errorf("%w: %w", storage.ErrStorageFull, err)
 	case errors.Is(err, log.ErrClosed):
 		return errClientClosed

@@ -16,10 +16,10 @@ import (
 
 func TestIsNoSpace_FullDiskAndQuotaOnly(t *testing.T) {
 	wrapped := &os.PathError{Op: "write", Path: "log-0000000000000000.comet", Err: unix.ENOSPC}
-	require.True(t, isNoSpace(wrapped))
-	require.True(t, isNoSpace(fmt.Errorf("append: %w", wrapped)))
-	require.True(t, isNoSpace(unix.EDQUOT))
-	require.False(t, isNoSpace(unix.EIO))
-	require.False(t, isNoSpace(unix.EFBIG), "a file size limit is not a full disk")
-	require.False(t, isNoSpace(nil))
+	require.True(t, IsNoSpace(wrapped))
+	require.True(t, IsNoSpace(fmt.Errorf("append: %w", wrapped)))
+	require.True(t, IsNoSpace(unix.EDQUOT))
+	require.False(t, IsNoSpace(unix.EIO))
+	require.False(t, IsNoSpace(unix.EFBIG), "a file size limit is not a full disk")
+	require.False(t, IsNoSpace(nil))
 }

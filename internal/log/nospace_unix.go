@@ -11,8 +11,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// isNoSpace reports whether err says the filesystem is out of space or the
-// writer out of quota.
-func isNoSpace(err error) bool {
+// IsNoSpace reports whether err says the filesystem is out of space or the
+// writer out of quota (ENOSPC, EDQUOT): what Append wraps in ErrNoSpace, for
+// callers that write files of their own beside a log.
+func IsNoSpace(err error) bool {
 	return errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT)
 }

@@ -202,7 +202,7 @@ func (s *shard) appendWith(ctx context.Context, entries [][]byte, written onWrit
 	first, seg, segPos, pos, err := s.write(b)
 	if err != nil {
 		c.stats.errors.Add(1)
-		if isNoSpace(err) {
+		if IsNoSpace(err) {
 			err = fmt.Errorf("%w: %w", ErrNoSpace, err)
 		}
 		return 0, err
