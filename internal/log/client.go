@@ -354,7 +354,40 @@ func (c *Client) Close() error {
 		errs = append(errs, c.lock.release())
 	}
 	c.wakeAllConsumers()
-	return errors.Join(errs...)
+	return c.closeError(errs)
+}
+
+// closeError joins the errors of Close, except offsets that could not be
+// stored at all (a full disk): their groups receive those entries again
+// after the restart, which is at-least-once delivery, not a failure to
+// close. They are logged instead.
+func (c *Client) closeError(errs []error) error {
+	var rest, unstored []error
+	for _, err := range flattenErrors(errs) {
+		if errors.Is(err, errOffsetNotStored) {
+			unstored = append(unstored, err)
+		} else {
+			rest = append(rest, err)
+		}
+	}
+	if len(unstored) > 0 {
+		c.log.Warn("Closing with consumer offsets that could not be stored (the disk is full): those groups will receive the entries after their stored offsets again",
+			zap.Int("offsets", len(unstored)), zap.Error(errors.Join(unstored...)))
+	}
+	return errors.Join(rest...)
+}
+
+// flattenErrors lists the errors of errs, joined ones one by one.
+func flattenErrors(errs []error) []error {
+	var out []error
+	for _, err := range errs {
+		if joined, ok := err.(interface{ Unwrap() []error }); ok {
+			out = append(out, flattenErrors(joined.Unwrap())...)
+		} else if err != nil {
+			out = append(out, err)
+		}
+	}
+	return out
 }
 
 // closeConsumers releases the segments open consumers hold.
@@ -445,13 +478,10 @@ func (c *Client) checkpointOffsets() {
 // onlyNotStored reports whether err (possibly joined) holds nothing but
 // errOffsetNotStored.
 func onlyNotStored(err error) bool {
-	if joined, ok := err.(interface{ Unwrap() []error }); ok {
-		for _, e := range joined.Unwrap() {
-			if !onlyNotStored(e) {
-				return false
-			}
+	for _, e := range flattenErrors([]error{err}) {
+		if !errors.Is(e, errOffsetNotStored) {
+			return false
 		}
-		return true
 	}
-	return errors.Is(err, errOffsetNotStored)
+	return true
 }

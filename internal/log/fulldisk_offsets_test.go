@@ -6,7 +6,10 @@
 package log
 
 import (
+	"context"
+	cryptorand "crypto/rand"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -63,4 +66,84 @@ func TestFullDisk_Tmpfs_OffsetsHoldInMemoryAndAreSaidOnce(t *testing.T) {
 	c = openClient(t, filepath.Join(dir, "log"), cfg)
 	require.Empty(t, drain(t, NewConsumer(c, ConsumerOptions{Group: "g", Stream: "full:v1:shard:*"}), 7),
 		"the stored offsets survive a restart: nothing is delivered again")
+}
+
+// A log that is full of data its consumers have already acknowledged frees space as soon as an
+// append finds the disk full, not at the next cleanup interval: here after a restart, with
+// nothing left to deliver (so no acknowledgement kicks retention).
+func TestFullDisk_Tmpfs_FullOfConsumedDataFreesSpaceOnTheFailedAppend(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "small-disk")
+	require.NoError(t, os.Mkdir(dir, 0o700))
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=1m"); err != nil {
+		t.Skipf("mounting a tmpfs needs root (%v)", err)
+	}
+	t.Cleanup(func() { _ = syscall.Unmount(dir, syscall.MNT_DETACH) })
+	cfg := testConfig()
+	cfg.Storage.MaxFileSize = 8 << 20 // everything stays in the active segments
+	cfg.Retention.DeleteConsumed = true
+	cfg.Retention.CleanupInterval = time.Hour
+	logDir := filepath.Join(dir, "log")
+	c, err := NewClientWithConfig(logDir, cfg)
+	require.NoError(t, err)
+	cons := NewConsumer(c, ConsumerOptions{Group: "g", Stream: "full:v1:shard:*"})
+	for shard := range 2 { // the group's offset files exist before the disk fills
+		_, err := c.Append(context.Background(), streamOf(shard), [][]byte{payload(0, shard, 1000)})
+		require.NoError(t, err)
+	}
+	require.Len(t, drain(t, cons, 50), 2)
+	for i := 0; ; i++ {
+		require.Less(t, i, 10_000, "the tmpfs never filled")
+		if _, err := c.Append(context.Background(), streamOf(i%2), [][]byte{payload(0, i, 1000)}); err != nil {
+			require.ErrorIs(t, err, ErrNoSpace)
+			break
+		}
+	}
+	require.NotEmpty(t, drain(t, cons, 50))
+	require.NoError(t, c.Close())
+
+	c = openClient(t, logDir, cfg)
+	big := [][]byte{make([]byte, 200_000)}
+	_, _ = cryptorand.Read(big[0]) // incompressible
+	_, err = c.Append(context.Background(), streamOf(0), big)
+	require.ErrorIs(t, err, ErrNoSpace, "the disk is still full of consumed data")
+	eventually(t, 5*time.Second, func() bool {
+		_, err := c.Append(context.Background(), streamOf(0), big)
+		return err == nil
+	}, "the consumed data was not deleted after an append found the disk full")
+}
+
+func streamOf(shard int) string { return fmt.Sprintf("full:v1:shard:%04d", shard) }
+
+// Closing on a full disk with offsets that could not be stored succeeds and says so: the
+// groups receive those entries again after the restart (at least once), nothing is skipped.
+func TestFullDisk_Tmpfs_CloseWithUnstoredOffsetsRedeliversAfterRestart(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "small-disk")
+	require.NoError(t, os.Mkdir(dir, 0o700))
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=256k"); err != nil {
+		t.Skipf("mounting a tmpfs needs root (%v)", err)
+	}
+	t.Cleanup(func() { _ = syscall.Unmount(dir, syscall.MNT_DETACH) })
+	cfg, logs := observedConfig(testConfig())
+	logDir := filepath.Join(dir, "log")
+	c, err := NewClientWithConfig(logDir, cfg)
+	require.NoError(t, err)
+	appendN(t, c, streamOf(0), 20, 1000, 1)
+	filler := filepath.Join(dir, "filler")
+	f, err := os.Create(filler)
+	require.NoError(t, err)
+	for i := 0; ; i++ {
+		require.Less(t, i, 1000, "the tmpfs never filled")
+		if _, err := f.Write(make([]byte, 4096)); err != nil {
+			break
+		}
+	}
+	require.NoError(t, f.Close())
+	require.Len(t, drain(t, NewConsumer(c, ConsumerOptions{Group: "g", Stream: "full:v1:shard:*"}), 7), 20)
+	require.NoError(t, c.Close(), "unstored offsets cost redelivery, not a failed close")
+	require.Equal(t, 1, logs.FilterMessageSnippet("Closing with consumer offsets that could not be stored").Len())
+
+	require.NoError(t, os.Remove(filler))
+	c = openClient(t, logDir, cfg)
+	require.Len(t, drain(t, NewConsumer(c, ConsumerOptions{Group: "g", Stream: "full:v1:shard:*"}), 7), 20,
+		"the entries whose acknowledgements were not stored are delivered again")
 }

@@ -203,6 +203,9 @@ func (s *shard) appendWith(ctx context.Context, entries [][]byte, written onWrit
 	if err != nil {
 		c.stats.errors.Add(1)
 		if IsNoSpace(err) {
+			// Consumed segments may be waiting for the next cleanup:
+			// look for something to delete now.
+			c.kickRetention()
 			err = fmt.Errorf("%w: %w", ErrNoSpace, err)
 		}
 		return 0, err
