@@ -43,7 +43,7 @@ type fullDiskCase struct {
 	name    string
 	v       variant
 	tu      tuning
-	clients int    // components that write the disk (an exporter or storage client per signal): each says "disk full" once
+	clients int // components that write the disk (an exporter or storage client per signal): each says "disk full" once
 	// rate is the load offered (items/s, 0: unthrottled): below what the path drains to the
 	// backend, so that the disk stops being full once the backend is back.
 	rate float64
