@@ -69,13 +69,13 @@ func TestFullDisk(t *testing.T) {
 func fullDisk(t *testing.T, c fullDiskCase) {
 	work := ramWorkDir(t)
 	mnt := t.TempDir()
+	r := newRigOn(t, c.v, c.tu, filepath.Join(mnt, "data"))
 	im, err := blockdev.Create(ramImagePath(work, "small"), blockdev.Ext4, fullDiskImageSize)
 	if err != nil {
 		t.Fatal(err)
 	}
-	closeImageAtCleanup(t, im)
+	closeImageAtCleanup(t, im, r)
 	mountImage(t, im, mnt)
-	r := newRigOn(t, c.v, c.tu, filepath.Join(mnt, "data"))
 	if err := os.MkdirAll(r.in.DataDir, 0o700); err != nil {
 		t.Fatal(err)
 	}

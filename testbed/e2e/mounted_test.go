@@ -42,12 +42,14 @@ func ramWorkDir(t *testing.T) string {
 	return dir
 }
 
-// closeImageAtCleanup unmounts, detaches and deletes im when the test ends, pass or fail.
-// Register it before starting a collector on the image: cleanups run last-in first-out, so
-// the collector is killed before its filesystem goes.
-func closeImageAtCleanup(t *testing.T, im *blockdev.Image) {
+// closeImageAtCleanup unmounts, detaches and deletes im when the test ends, pass or fail,
+// after killing r's collector if it still runs (on im, it would keep the filesystem busy).
+func closeImageAtCleanup(t *testing.T, im *blockdev.Image, r *rig) {
 	t.Helper()
 	t.Cleanup(func() {
+		if r.proc != nil && !r.proc.Exited() {
+			_ = r.proc.Kill()
+		}
 		if err := im.Close(); err != nil {
 			t.Errorf("cleanup of %s: %v", im.Path, err)
 		}

@@ -61,7 +61,7 @@ func powerLossRound(t *testing.T, r *rig, g *loadgen.Generator, s roundSetup) ro
 	if err != nil {
 		t.Fatal(err)
 	}
-	closeImageAtCleanup(t, im)
+	closeImageAtCleanup(t, im, r)
 	mountImage(t, im, s.mnt)
 	if err := os.MkdirAll(r.in.DataDir, 0o700); err != nil {
 		t.Fatal(err)
@@ -84,7 +84,7 @@ func powerLossRound(t *testing.T, r *rig, g *loadgen.Generator, s roundSetup) ro
 		t.Fatal(err)
 	}
 	cut := blockdev.Open(cutPath, s.fs)
-	closeImageAtCleanup(t, cut)
+	closeImageAtCleanup(t, cut, r)
 	if err := cut.Attach(); err != nil {
 		t.Fatal(err)
 	}

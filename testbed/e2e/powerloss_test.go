@@ -125,12 +125,12 @@ func TestPowerLoss(t *testing.T) {
 		t.Skipf("skipped: the power-loss suite %s", reason)
 	}
 	sc := powerLossScaleFromEnv(t)
-	restore, err := blockdev.HoldWriteback(10 * time.Minute)
+	hold, err := blockdev.HoldWriteback(10 * time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := restore(); err != nil {
+		if err := hold.Release(); err != nil {
 			t.Errorf("restore the kernel's writeback settings: %v", err)
 		}
 	})

@@ -53,10 +53,16 @@ var savedKnobs = []string{
 
 type sysctl struct{ Name, Value string }
 
-// HoldWriteback holds background writeback off until the returned restore function runs.
-// Only one process holds it at a time (two suites would fight over the settings): it waits
-// up to wait for another holder to finish, then fails.
-func HoldWriteback(wait time.Duration) (restore func() error, err error) {
+// Hold is background writeback held off; Release gives the settings back.
+type Hold struct {
+	lock  *os.File
+	saved []sysctl // the settings before the hold
+}
+
+// HoldWriteback holds background writeback off until Release. Only one process holds it at a
+// time (two suites would fight over the settings): it waits up to wait for another holder to
+// finish, then fails.
+func HoldWriteback(wait time.Duration) (*Hold, error) {
 	lock, err := os.OpenFile(writebackLockPath, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("blockdev: writeback lock: %w", err)
@@ -65,29 +71,32 @@ func HoldWriteback(wait time.Duration) (restore func() error, err error) {
 		_ = lock.Close()
 		return nil, err
 	}
-	release := func(err error) error {
-		return errors.Join(err, lock.Close())
+	fail := func(err error) (*Hold, error) {
+		return nil, errors.Join(err, lock.Close())
 	}
 	if err := RestoreStaleWriteback(); err != nil {
-		return nil, release(err)
+		return fail(err)
 	}
 	saved, err := readSysctls(savedKnobs)
 	if err != nil {
-		return nil, release(err)
+		return fail(err)
 	}
 	if err := writeState(saved); err != nil {
-		return nil, release(err)
+		return fail(err)
 	}
 	if err := writeSysctls(heldWriteback); err != nil {
-		return nil, release(errors.Join(err, restoreFrom(saved)))
+		return fail(errors.Join(err, restoreFrom(saved)))
 	}
-	return func() error {
-		err := restoreFrom(saved)
-		if err == nil {
-			err = os.Remove(writebackStatePath)
-		}
-		return release(err)
-	}, nil
+	return &Hold{lock: lock, saved: saved}, nil
+}
+
+// Release restores the settings saved by HoldWriteback and lets the next holder in.
+func (h *Hold) Release() error {
+	err := restoreFrom(h.saved)
+	if err == nil {
+		err = os.Remove(writebackStatePath)
+	}
+	return errors.Join(err, h.lock.Close())
 }
 
 // RestoreStaleWriteback puts back the settings a run saved and could not restore (it was
