@@ -5,9 +5,22 @@
 #      for linux arm64 and armv7 under qemu (installed with apt-get when missing and root);
 #   3. a short pass of the end-to-end testbed, which builds otelcol-comet with ocb and runs
 #      every scenario at small counts plus the examples.
-# Needs only Go and the Go module proxy.
+# Needs Go and the Go module proxy; as root it installs with apt-get what the power-loss, full-disk
+# and emulated tests need (losetup, mkfs.ext4, mkfs.xfs, qemu-user-static).
 set -euo pipefail
 cd "$(dirname "$0")"
+
+# The testbed's power-loss and full-disk scenarios need losetup, mkfs.ext4 and mkfs.xfs (without
+# them, or without root, they skip and say why). As root, install what is missing.
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  missing=""
+  command -v losetup >/dev/null || missing="$missing mount"
+  command -v mkfs.ext4 >/dev/null || missing="$missing e2fsprogs"
+  command -v mkfs.xfs >/dev/null || missing="$missing xfsprogs"
+  if [ -n "$missing" ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing
+  fi
+fi
 
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './_build/*'))
 if [ -n "$unformatted" ]; then

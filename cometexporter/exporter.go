@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/comet-otel/comet/cometexporter/internal/metadata"
+	"github.com/comet-otel/comet/internal/alarm"
 	"github.com/comet-otel/comet/internal/health"
 	"github.com/comet-otel/comet/internal/log"
 	"github.com/comet-otel/comet/internal/otlpstream"
@@ -32,6 +33,9 @@ type cometExporter struct {
 	handle *sharedlog.Handle // set by start
 	client *log.Client
 	health health.Reporter
+
+	// Refusal episodes, said once each (see appendError).
+	logFull, diskFull alarm.Alarm
 }
 
 // newCometExporter prepares an exporter whose shard i is the stream
@@ -132,6 +136,7 @@ func (s *signalExporter[T]) writePart(ctx context.Context, p part[T]) error {
 		start = end
 	}
 	e.health.OK()
+	e.noteAccepted()
 	e.telemetry.CometExporterAppendedRecords.Add(ctx, int64(len(records)))
 	e.telemetry.CometExporterAppendedItems.Add(ctx, int64(s.codec.Count(p.data)))
 	e.telemetry.CometExporterAppendedBytes.Add(ctx, bytes)

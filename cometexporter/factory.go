@@ -75,7 +75,7 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 	if err != nil {
 		return nil, err
 	}
-	return exporterhelper.NewTraces(ctx, set, cfg, e.push, e.helperOptions()...)
+	return exporterhelper.NewTraces(ctx, helperSettings(set), cfg, e.push, e.helperOptions()...)
 }
 
 func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Metrics, error) {
@@ -83,7 +83,7 @@ func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Con
 	if err != nil {
 		return nil, err
 	}
-	return exporterhelper.NewMetrics(ctx, set, cfg, e.push, e.helperOptions()...)
+	return exporterhelper.NewMetrics(ctx, helperSettings(set), cfg, e.push, e.helperOptions()...)
 }
 
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
@@ -91,7 +91,7 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 	if err != nil {
 		return nil, err
 	}
-	return exporterhelper.NewLogs(ctx, set, cfg, e.push, e.helperOptions()...)
+	return exporterhelper.NewLogs(ctx, helperSettings(set), cfg, e.push, e.helperOptions()...)
 }
 
 func createProfiles(ctx context.Context, set exporter.Settings, cfg component.Config) (xexporter.Profiles, error) {
@@ -99,7 +99,15 @@ func createProfiles(ctx context.Context, set exporter.Settings, cfg component.Co
 	if err != nil {
 		return nil, err
 	}
-	return xexporterhelper.NewProfiles(ctx, set, cfg, e.push, e.helperOptions()...)
+	return xexporterhelper.NewProfiles(ctx, helperSettings(set), cfg, e.push, e.helperOptions()...)
+}
+
+// helperSettings are the settings exporterhelper logs with: without its
+// per-request line for requests refused as back-pressure, which the
+// exporter reports once per episode instead (see appendError).
+func helperSettings(set exporter.Settings) exporter.Settings {
+	set.Logger = quietRefusals(set.Logger)
+	return set
 }
 
 // helperOptions wraps the exporter for the standard exporter telemetry,

@@ -13,12 +13,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.uber.org/zap"
 
+	"github.com/comet-otel/comet/internal/alarm"
 	"github.com/comet-otel/comet/internal/health"
 	"github.com/comet-otel/comet/internal/log"
 )
@@ -87,9 +87,14 @@ type client struct {
 	damaged                     map[entry]bool // damaged records already reported (seg, off)
 	onClose                     func()
 
+	res      reserve     // disk-full reserve, see reserve.go
+	diskFull alarm.Alarm // the disk refused writes: said once per episode
+
 	maint maintenance // background compaction state, owned by its goroutine
-	stop  chan struct{}
-	bg    sync.WaitGroup
+	// reclaim asks the compaction goroutine for a round now (see awaitReclaim).
+	reclaim reclaimRequests
+	stop    chan struct{}
+	bg      sync.WaitGroup
 }
 
 var (
@@ -115,11 +120,13 @@ func openClient(ctx context.Context, dir string, set clientSettings) (*client, e
 		kd:      newKeydir(),
 		onClose: func() {},
 		stop:    make(chan struct{}),
+		reclaim: reclaimRequests{kick: make(chan struct{}, 1)},
 	}
 	if err := c.rebuild(ctx); err != nil {
 		_ = eng.Close()
 		return nil, err
 	}
+	c.openReserve()
 	c.bg.Add(1)
 	go c.compactLoop()
 	return c, nil
@@ -300,7 +307,12 @@ func (c *client) Batch(ctx context.Context, ops ...*storage.Operation) error {
 	if err := validateOps(ops); err != nil {
 		return err
 	}
-	wrote, err := c.batchRepairing(ctx, ops)
+	wrote, err := c.batchRepairing(ctx, ops, false)
+	if errors.Is(err, errDrainNeedsSpace) && c.awaitReclaim(ctx) == nil {
+		// The disk is full and the reserve spent (or half spent): a
+		// reclamation round freed what it could; write now, or fail.
+		wrote, err = c.batchRepairing(ctx, ops, true)
+	}
 	if err == nil && wrote && c.set.sync.Mode == SyncAlways {
 		if err = c.eng.Sync(ctx); err != nil {
 			err = fmt.Errorf("comet_storage: fsync: %w", err)
@@ -324,14 +336,15 @@ func (c *client) reportHealth(wrote bool, err error) {
 // batchRepairing runs a batch under mu; when one of its Gets finds a
 // damaged record, the key is reverted to its previous value (see
 // forgetDamaged) and the batch runs again: nothing was written yet.
-func (c *client) batchRepairing(ctx context.Context, ops []*storage.Operation) (bool, error) {
+// reclaimed is passed on to batchLocked.
+func (c *client) batchRepairing(ctx context.Context, ops []*storage.Operation, reclaimed bool) (bool, error) {
 	for attempt := 0; ; attempt++ {
 		c.mu.Lock()
 		if c.closed {
 			c.mu.Unlock()
 			return false, errClientClosed
 		}
-		wrote, err := c.batchLocked(ctx, ops)
+		wrote, err := c.batchLocked(ctx, ops, reclaimed)
 		c.mu.Unlock()
 		var damaged *damagedRecord
 		if !errors.As(err, &damaged) || attempt >= maxRepairs {
@@ -365,8 +378,9 @@ func validateOps(ops []*storage.Operation) error {
 }
 
 // batchLocked runs a validated batch under mu. It reports whether it
-// appended a record.
-func (c *client) batchLocked(ctx context.Context, ops []*storage.Operation) (bool, error) {
+// appended a record. reclaimed says that a reclamation round ran for this
+// batch since it last found the disk full (see reserve.go).
+func (c *client) batchLocked(ctx context.Context, ops []*storage.Operation, reclaimed bool) (bool, error) {
 	c.writes = c.writes[:0]
 	clear(c.index)
 	for _, op := range ops {
@@ -398,10 +412,14 @@ func (c *client) batchLocked(ctx context.Context, ops []*storage.Operation) (boo
 	// nothing on disk: no record needed.
 	ws := c.writes[:0]
 	addsKey := false
+	var deletes int64 // bytes of the values the batch deletes
 	for _, w := range c.writes {
-		_, live := c.kd.get(w.key)
+		e, live := c.kd.get(w.key)
 		if w.del && !live {
 			continue
+		}
+		if w.del {
+			deletes += int64(e.vlen)
 		}
 		addsKey = addsKey || !w.del && !live
 		ws = append(ws, w)
@@ -417,14 +435,47 @@ func (c *client) batchLocked(ctx context.Context, ops []*storage.Operation) (boo
 	if addsKey && c.set.maxSize > 0 && c.kd.disk+int64(size) > c.set.maxSize {
 		return false, fmt.Errorf("%w: %s holds %d bytes, max_size is %d", storage.ErrStorageFull, c.dir, c.kd.disk, c.set.maxSize)
 	}
+	if !addsKey && !reclaimed && c.res.tight() {
+		return false, errDrainNeedsSpace
+	}
+	if addsKey && !c.res.admits(int64(size)) {
+		err := fmt.Errorf("%w: the disk of %s is full; writes that add keys wait until space is freed", storage.ErrStorageFull, c.dir)
+		c.diskFullRaised(err)
+		return false, err
+	}
 	c.buf = encodeRecord(c.buf[:0], ws)
 	c.entry[0] = c.buf
 	locs, err := c.eng.AppendLocated(ctx, stream, c.entry[:])
+	if errors.Is(err, log.ErrNoSpace) {
+		// Give up the reserve and write on its space (see reserve.go).
+		if gaveUp, rerr := c.res.giveUp(); rerr != nil {
+			c.log.Warn("Could not give up the disk-full reserve", zap.Error(rerr))
+		} else if gaveUp {
+			c.diskFullRaised(err)
+			if !addsKey || c.res.admits(int64(size)) {
+				locs, err = c.eng.AppendLocated(ctx, stream, c.entry[:])
+			}
+		}
+	}
 	if err != nil {
+		if !errors.Is(err, log.ErrNoSpace) {
+			return false, c.appendError(err)
+		}
+		c.diskFullRaised(err)
+		if !addsKey || (!reclaimed && c.res.admits(int64(size))) {
+			return false, fmt.Errorf("%w: %w", errDrainNeedsSpace, c.appendError(err))
+		}
 		return false, c.appendError(err)
 	}
 	c.apply(locs[0], ws)
+	c.res.deleted(deletes)
 	c.batches++
+	if c.res.charge(int64(size), addsKey) {
+		c.askReclaim()
+	}
+	if addsKey && c.res.state == reserveHeld {
+		c.diskFullCleared()
+	}
 	return true, nil
 }
 
@@ -447,7 +498,7 @@ func (c *client) apply(loc log.Location, ws []write) {
 // appendError maps engine errors onto the storage contract.
 func (c *client) appendError(err error) error {
 	switch {
-	case errors.Is(err, syscall.ENOSPC):
+	case errors.Is(err, log.ErrNoSpace):
 		return fmt.Errorf("%w: %w", storage.ErrStorageFull, err)
 	case errors.Is(err, log.ErrClosed):
 		return errClientClosed
@@ -584,8 +635,14 @@ func (c *client) Close(ctx context.Context) error {
 // from. It is captured under mu (appends wait for the encoding: about 50
 // ns per key), then the log is fsynced and the snapshot written, so it
 // never describes records a power loss could take back. A failure only
-// costs the next open a longer read of the log.
+// costs the next open a longer read of the log. While the disk is full
+// (the reserve given up) no snapshot is written: it would take the space
+// the drain needs, after a restart too.
 func (c *client) saveSnapshot(ctx context.Context) {
+	if c.reserveGivenUpNow() {
+		c.log.Debug("Not writing the key directory snapshot: the disk is full")
+		return
+	}
 	b, err := c.captureSnapshot(ctx)
 	if err == nil {
 		err = c.eng.Sync(ctx)

@@ -63,6 +63,12 @@ func (c *client) compactLoop() {
 			return
 		case <-t.C:
 			c.maintain()
+		case <-c.reclaim.kick:
+			waiters := c.reclaim.take()
+			c.maintain()
+			for _, w := range waiters {
+				close(w)
+			}
 		}
 	}
 }
@@ -78,9 +84,20 @@ func (c *client) stopping() bool {
 
 // maintain runs one round of reclamation. Only the compaction goroutine
 // (or a test, with that goroutine idle) calls it.
+//
+// On a full disk (the reserve given up, see reserve.go) only segments that
+// are nearly all garbage are compacted: copying their few live records
+// costs little of the space the drain writes on and frees a whole segment,
+// so that the requests a queue still has in flight do not pin a drained
+// segment. The round ends by taking the reserve back if there is room.
 func (c *client) maintain() {
 	defer c.snapshotIfDue(context.Background())
 	c.sealDeadActive()
+	ratio := c.set.compaction.Ratio
+	fullDisk := c.reserveGivenUpNow()
+	if fullDisk {
+		ratio = max(ratio, fullDiskCompactionRatio)
+	}
 	// Compact only segments sealed before the round: copies fill new
 	// segments, and chasing those would make a round endless.
 	c.mu.Lock()
@@ -92,14 +109,21 @@ func (c *client) maintain() {
 	tried := map[int64]bool{}
 	for !c.stopping() {
 		c.reclaimUnreferenced()
-		seg := c.nextCompaction(end, tried)
+		seg := c.nextCompaction(end, tried, ratio)
 		if seg == nil {
-			return
+			break
 		}
 		tried[seg.base] = true
 		c.compact(seg)
 	}
+	if fullDisk {
+		c.retakeReserve()
+	}
 }
+
+// fullDiskCompactionRatio is the least garbage share of a segment compacted
+// while the disk is full.
+const fullDiskCompactionRatio = 0.9
 
 // reclaimUnreferenced deletes unreferenced segments and drops the
 // tombstones each deletion makes unneeded, until neither frees anything.
@@ -218,15 +242,16 @@ func (c *client) deleteSegment(s *segment) bool {
 	}
 	c.mu.Lock()
 	c.kd.removeSegment(s)
+	c.res.freed(s.bytes)
 	c.mu.Unlock()
 	c.maint.deletions++
 	delete(c.maint.uncompactable, s.base)
 	return true
 }
 
-// nextCompaction picks the oldest segment before end worth compacting
-// that this round has not tried yet.
-func (c *client) nextCompaction(end int64, tried map[int64]bool) *segment {
+// nextCompaction picks the oldest segment before end whose garbage reaches
+// ratio that this round has not tried yet.
+func (c *client) nextCompaction(end int64, tried map[int64]bool, ratio float64) *segment {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := len(c.kd.segs)
@@ -237,7 +262,7 @@ func (c *client) nextCompaction(end int64, tried map[int64]bool) *segment {
 		if s.base >= end {
 			break
 		}
-		if !tried[s.base] && !c.maint.uncompactable[s.base] && s.deadRatio() >= c.set.compaction.Ratio {
+		if !tried[s.base] && !c.maint.uncompactable[s.base] && s.deadRatio() >= ratio {
 			return s
 		}
 	}
@@ -266,13 +291,21 @@ func (c *client) compact(seg *segment) {
 		if len(ws) == 0 {
 			return nil
 		}
-		locs, err := c.eng.AppendLocated(context.Background(), stream, [][]byte{encodeRecord(nil, ws)})
+		record := encodeRecord(nil, ws)
+		locs, err := c.eng.AppendLocated(context.Background(), stream, [][]byte{record})
 		if err != nil {
 			return err
 		}
 		c.apply(locs[0], ws)
+		c.res.charge(int64(len(record)), false)
 		return nil
 	})
+	if errors.Is(err, log.ErrNoSpace) {
+		// The disk is full: said once already (see reserve.go); retried
+		// at the next round.
+		c.log.Debug("Compaction of a segment found the disk full; it will be retried", zap.Int64("segment", seg.base), zap.Error(err))
+		return
+	}
 	if err != nil && !errors.Is(err, errStopScan) {
 		c.log.Warn("Compaction of a segment failed; it will be retried", zap.Int64("segment", seg.base), zap.Error(err))
 		return

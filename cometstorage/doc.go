@@ -20,6 +20,7 @@
 //	<directory>/<client>/keydir.snapshot                   key directory snapshot (Close, every 64 MiB)
 //	<directory>/<client>/kv/v1/shard-0000/log-<16 digits>.comet   segments
 //	<directory>/<client>/kv/v1/shard-0000/log-<16 digits>.index   sparse index of a sealed segment
+//	<directory>/<client>.reserve                           disk-full reserve (segment_size/2 zero bytes)
 //
 // The engine frames every record (length, CRC-32C, timestamp; see
 // internal/log) and names segments by their first entry number.
@@ -81,6 +82,18 @@
 // deleted records survives a power loss. A mostly dead active segment is
 // sealed once it is a quarter full, or when the client is idle, so a
 // drained queue returns to its live data.
+//
+// # Full disk
+//
+// The reserve file is written when a client opens (kept from the previous
+// run if whole) and deleted by the first batch that finds the disk full,
+// which is then written on its space; the reserve is taken back by a
+// reclamation round once there is room. While it is given up, batches
+// that add keys may use a quarter of it and then fail with
+// storage.ErrStorageFull, reads and deletes go on, compaction copies only
+// segments that are at least 90% garbage, and reclamation runs every
+// eighth of the reserve spent; see reserve.go. The reserve is not counted
+// in max_size.
 //
 // # Recovery
 //

@@ -23,6 +23,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.uber.org/zap"
 )
 
 // The persistent queue of exporterhelper, driven as a collector would:
@@ -44,7 +45,14 @@ func (h storageHost) GetExtensions() map[component.ID]component.Component { retu
 // failures every few milliseconds for as long as it takes.
 func startQueueExporter(tb testing.TB, ext component.Component, push consumer.ConsumeLogsFunc) exporter.Logs {
 	tb.Helper()
+	return startQueueExporterWith(tb, ext, push, zap.NewNop())
+}
+
+// startQueueExporterWith is startQueueExporter with the exporter logging to logger.
+func startQueueExporterWith(tb testing.TB, ext component.Component, push consumer.ConsumeLogsFunc, logger *zap.Logger) exporter.Logs {
+	tb.Helper()
 	set := exportertest.NewNopSettings(queueExporterID.Type())
+	set.Logger = logger
 	set.ID = queueExporterID
 	qcfg := exporterhelper.NewDefaultQueueConfig()
 	qcfg.StorageID = &queueStorageID
@@ -109,6 +117,11 @@ func newRecorder() *recorder {
 func (r *recorder) push(_ context.Context, ld plog.Logs) error {
 	if r.failing.Load() {
 		return errors.New("downstream unavailable")
+	}
+	if ld.LogRecordCount() == 0 {
+		// exporterhelper dispatches an empty request for the index of an
+		// offer the storage refused (a full disk); a backend accepts it.
+		return nil
 	}
 	id, err := requestID(ld)
 	if err != nil {

@@ -48,6 +48,10 @@ type Client struct {
 	files     *fileCache // idle segment read descriptors
 	space     spaceState
 
+	// offsetsFailing: a consumer offset could not be stored (full disk);
+	// said once until one is stored again.
+	offsetsFailing atomic.Bool
+
 	closed        atomic.Bool
 	stop          chan struct{}
 	retentionKick chan struct{}
@@ -378,7 +382,40 @@ func (c *Client) Close() error {
 		errs = append(errs, c.lock.release())
 	}
 	c.wakeAllConsumers()
-	return errors.Join(errs...)
+	return c.closeError(errs)
+}
+
+// closeError joins the errors of Close, except offsets that could not be
+// stored at all (a full disk): their groups receive those entries again
+// after the restart, which is at-least-once delivery, not a failure to
+// close. They are logged instead.
+func (c *Client) closeError(errs []error) error {
+	var rest, unstored []error
+	for _, err := range flattenErrors(errs) {
+		if errors.Is(err, errOffsetNotStored) {
+			unstored = append(unstored, err)
+		} else {
+			rest = append(rest, err)
+		}
+	}
+	if len(unstored) > 0 {
+		c.log.Warn("Closing with consumer offsets that could not be stored (the disk is full): those groups will receive the entries after their stored offsets again",
+			zap.Int("offsets", len(unstored)), zap.Error(errors.Join(unstored...)))
+	}
+	return errors.Join(rest...)
+}
+
+// flattenErrors lists the errors of errs, joined ones one by one.
+func flattenErrors(errs []error) []error {
+	var out []error
+	for _, err := range errs {
+		if joined, ok := err.(interface{ Unwrap() []error }); ok {
+			out = append(out, flattenErrors(joined.Unwrap())...)
+		} else if err != nil {
+			out = append(out, err)
+		}
+	}
+	return out
 }
 
 // closeConsumers releases the segments open consumers hold.
@@ -455,11 +492,24 @@ func (c *Client) syncDirtyShards() {
 	}
 }
 
-// checkpointOffsets flushes consumer offsets of every shard.
+// checkpointOffsets flushes consumer offsets of every shard. Offsets that
+// could not be stored at all are not reported again here: storing them
+// said so once already, and they are retried at every checkpoint.
 func (c *Client) checkpointOffsets() {
 	for _, s := range c.allShards() {
-		if err := s.groups.syncAll(); err != nil {
+		if err := s.groups.syncAll(); err != nil && !onlyNotStored(err) {
 			c.log.Warn("Checkpointing consumer offsets failed", zap.String("stream", s.name), zap.Error(err))
 		}
 	}
+}
+
+// onlyNotStored reports whether err (possibly joined) holds nothing but
+// errOffsetNotStored.
+func onlyNotStored(err error) bool {
+	for _, e := range flattenErrors([]error{err}) {
+		if !errors.Is(e, errOffsetNotStored) {
+			return false
+		}
+	}
+	return true
 }

@@ -269,6 +269,19 @@
 // by the context), reject (ErrFull) or drop_oldest (delete the oldest
 // segment anyway, counting per group what it had not acknowledged).
 //
+// A full filesystem is not a budget: an append that finds no space fails
+// with ErrNoSpace (wrapping the system's error), after truncating what the
+// write may have left, so nothing of the batch is visible and the log
+// stays intact. Nothing else stops: acknowledgements overwrite offset
+// slots in place and need no space (an offset file that cannot be created
+// holds in memory, is retried at every acknowledgement and checkpoint, and
+// is said once per client; Close succeeds without it, and its group
+// receives those entries again after a restart), reads need none, and
+// retention keeps deleting consumed segments, sealing idle consumed active
+// ones first; a failed append starts a retention run at once. Appends
+// succeed again once consumers catch up or space is freed. Index files
+// that cannot be written are rebuilt at the next open.
+//
 // # Processes
 //
 // One process writes a directory; NewClient takes comet.lock with an OS

@@ -29,6 +29,15 @@ var (
 	// ErrGroupInUse is returned (wrapped) by LockGroup while a Consumer of
 	// the group is open in some process.
 	ErrGroupInUse = errors.New("comet: consumer group is in use")
+
+	// ErrNoSpace is returned (wrapped, with the system's error) by Append
+	// when the filesystem has no space left for the batch (ENOSPC, EDQUOT;
+	// ERROR_DISK_FULL on Windows). Nothing of the batch was written and
+	// what was appended before is intact. Consumers keep reading and
+	// acknowledging (offsets are overwritten in place), retention deletes
+	// what they consumed, and appends succeed again once space is freed:
+	// callers should treat it as back-pressure and retry later.
+	ErrNoSpace = errors.New("comet: no space left on the device")
 	// ErrEntryGone is returned (wrapped) by ReadEntry for an entry that was
 	// deleted by retention, lost to corruption, or never written.
 	ErrEntryGone = errors.New("comet: entry not available")

@@ -116,6 +116,7 @@ func TestFullDisk_Tmpfs_ENOSPCThenRecoversWhenSpaceIsFreed(t *testing.T) {
 		_, err := c.Append(ctx, "full:v1:shard:0000", [][]byte{payload(0, i, 1000)})
 		if err != nil {
 			require.True(t, errors.Is(err, syscall.ENOSPC), "%v", err)
+			require.ErrorIs(t, err, ErrNoSpace, "a full disk is named as such, for callers to treat as back-pressure")
 			break
 		}
 		acked++

@@ -75,7 +75,6 @@ type groupOffset struct {
 	seq     uint64
 	created bool // the file exists
 	unsaved bool // the offset in memory has not reached the file
-	warned  bool // the current persistence failure was logged
 	dirty   bool // written since the last fsync
 	offset  atomic.Int64
 }
@@ -95,8 +94,12 @@ func (t *groupTable) init(s *shard) {
 }
 
 // noteDeleted counts, per group, the entries of a deleted segment the
-// group had not acknowledged, and returns the largest such count.
-func (t *groupTable) noteDeleted(seg *segment) int64 {
+// group had not acknowledged, and returns the largest such count. When the
+// shard has no group, unreadLost says whether its entries count as lost
+// (retention deleting data nobody read yet) or not (a caller of
+// DeleteSegment on a stream no group reads decided itself they were no
+// longer needed).
+func (t *groupTable) noteDeleted(seg *segment, unreadLost bool) int64 {
 	groups, err := t.onDisk()
 	if err != nil {
 		return 0
@@ -110,7 +113,7 @@ func (t *groupTable) noteDeleted(seg *segment) int64 {
 			worst = max(worst, lost)
 		}
 	}
-	if len(groups) == 0 {
+	if len(groups) == 0 && unreadLost {
 		worst = seg.count.Load() // nobody had read it
 	}
 	return worst
@@ -194,14 +197,18 @@ func (g *groupOffset) persist() {
 	if err != nil {
 		g.unsaved = true
 		c.stats.errors.Add(1)
-		if !g.warned {
-			g.warned = true
-			c.log.Warn("Could not store a consumer offset; it holds in memory and is retried",
+		// A full disk fails every group on every shard at once: say it once
+		// per client until an offset is stored again.
+		if c.offsetsFailing.CompareAndSwap(false, true) {
+			c.log.Warn("Could not store a consumer offset; offsets hold in memory and are retried at every acknowledgement and checkpoint (further failures are not logged until one is stored)",
 				zap.String("stream", g.t.s.name), zap.String("group", g.name), zap.Error(err))
 		}
 		return
 	}
-	g.unsaved, g.warned, g.dirty = false, false, true
+	g.unsaved, g.dirty = false, true
+	if c.offsetsFailing.Load() && c.offsetsFailing.CompareAndSwap(true, false) {
+		c.log.Info("Consumer offsets are stored again", zap.String("stream", g.t.s.name), zap.String("group", g.name))
+	}
 }
 
 // createFile writes a new offset file holding the current offset.
@@ -242,6 +249,10 @@ func (g *groupOffset) writeSlot(off int64) error {
 	return nil
 }
 
+// errOffsetNotStored is returned by sync for an offset that could not be
+// written at all (persist said so when it failed).
+var errOffsetNotStored = errors.New("consumer offset is not stored yet")
+
 // sync stores an offset a failed write left in memory, then makes the
 // file durable.
 func (g *groupOffset) sync() error {
@@ -250,7 +261,7 @@ func (g *groupOffset) sync() error {
 	if g.unsaved {
 		g.persist()
 		if g.unsaved {
-			return fmt.Errorf("offset of group %q is not stored yet", g.name)
+			return fmt.Errorf("%w: group %q", errOffsetNotStored, g.name)
 		}
 	}
 	if !g.dirty {

@@ -175,8 +175,13 @@ func (c *Client) DeleteSegment(stream string, firstEntry int64) error {
 	if i == len(segs)-1 {
 		return fmt.Errorf("comet: segment %d of %s is active and cannot be deleted", firstEntry, s.name)
 	}
-	return c.removeSegment(s, segs[i], "deleted by caller")
+	return c.removeSegment(s, segs[i], reasonDeletedByCaller)
 }
+
+// reasonDeletedByCaller is the deletion reason of DeleteSegment. Entries of
+// a stream no consumer group reads are not counted as dropped when a caller
+// deletes them: the caller decided they were no longer needed.
+const reasonDeletedByCaller = "deleted by caller"
 
 // Rotate seals the stream's active segment if it holds any record, so it
 // can be deleted once its records are no longer needed.

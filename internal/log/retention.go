@@ -462,7 +462,7 @@ func (c *Client) removeSegment(s *shard, seg *segment, reason string) error {
 	c.diskBytes.Add(-size)
 	c.stats.deletedFiles.Add(1)
 	c.stats.deletedEntries.Add(count)
-	dropped := s.groups.noteDeleted(seg)
+	dropped := s.groups.noteDeleted(seg, reason != reasonDeletedByCaller)
 	if dropped > 0 {
 		c.stats.droppedUnconsumed.Add(dropped)
 		c.log.Error("Deleted entries a consumer group had not acknowledged",

@@ -475,7 +475,11 @@ func (s *shard) writeIndex(seg *segment, durable bool) {
 	}()
 	if err := writeFileAtomic(seg.idxPath, encodeIndex(seg.summary(), seg.index), s.c.cfg.Storage.FileMode, durable); err != nil {
 		s.c.stats.errors.Add(1)
-		s.c.log.Warn("Could not write segment index; it will be rebuilt at the next open",
+		level := zap.WarnLevel
+		if IsNoSpace(err) {
+			level = zap.DebugLevel // a full disk is reported by the writer, once
+		}
+		s.c.log.Log(level, "Could not write segment index; it will be rebuilt at the next open",
 			zap.String("file", seg.idxPath), zap.Error(err))
 	}
 }

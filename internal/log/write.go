@@ -201,6 +201,12 @@ func (s *shard) appendWith(ctx context.Context, entries [][]byte, written onWrit
 	first, seg, segPos, pos, err := s.write(b)
 	if err != nil {
 		c.stats.errors.Add(1)
+		if IsNoSpace(err) {
+			// Consumed segments may be waiting for the next cleanup:
+			// look for something to delete now.
+			c.kickRetention()
+			err = fmt.Errorf("%w: %w", ErrNoSpace, err)
+		}
 		return 0, err
 	}
 	c.stats.noteAppend(len(entries), b)

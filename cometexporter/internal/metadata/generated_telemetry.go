@@ -81,7 +81,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.CometExporterFullRejections, err = builder.meter.Int64Counter(
 		"otelcol_comet_exporter_full_rejections",
-		metric.WithDescription("Requests refused because the log was full (when_full reject, or block until the request's deadline). Upstream sees a retryable error. [Development]"),
+		metric.WithDescription("Requests refused because the log was full (when_full reject, or block until the request's deadline) or the disk was full. Upstream sees a retryable error. [Development]"),
 		metric.WithUnit("{requests}"),
 	)
 	errs = errors.Join(errs, err)

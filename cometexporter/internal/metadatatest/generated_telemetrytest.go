@@ -72,7 +72,7 @@ func AssertEqualCometExporterAppendedRecords(t *testing.T, tt *componenttest.Tel
 func AssertEqualCometExporterFullRejections(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_comet_exporter_full_rejections",
-		Description: "Requests refused because the log was full (when_full reject, or block until the request's deadline). Upstream sees a retryable error. [Development]",
+		Description: "Requests refused because the log was full (when_full reject, or block until the request's deadline) or the disk was full. Upstream sees a retryable error. [Development]",
 		Unit:        "{requests}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
