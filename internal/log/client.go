@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/comet-otel/comet/internal/alarm"
 )
 
 // Client is a handle on one data directory: a set of streams, each an
@@ -48,9 +50,10 @@ type Client struct {
 	files     *fileCache // idle segment read descriptors
 	space     spaceState
 
-	// offsetsFailing: a consumer offset could not be stored (full disk);
-	// said once until one is stored again.
-	offsetsFailing atomic.Bool
+	// offsetsFailing: consumer offsets could not be stored (full disk);
+	// unsavedOffsets counts the groups whose offset holds in memory only.
+	offsetsFailing alarm.Alarm
+	unsavedOffsets atomic.Int64
 
 	closed        atomic.Bool
 	stop          chan struct{}
@@ -500,6 +503,24 @@ func (c *Client) checkpointOffsets() {
 		if err := s.groups.syncAll(); err != nil && !onlyNotStored(err) {
 			c.log.Warn("Checkpointing consumer offsets failed", zap.String("stream", s.name), zap.Error(err))
 		}
+	}
+	c.offsetsStoredAgain()
+}
+
+// offsetsSettle is how long offsets must be stored without a failure
+// before an episode of failures ends: on a nearly full disk, overwrites
+// succeed while new offset files fail, and that is one episode.
+const offsetsSettle = 2 * time.Second
+
+// offsetsStoredAgain ends an episode of offsets that could not be stored,
+// and says so once, when every offset has been stored and none failed
+// for offsetsSettle.
+func (c *Client) offsetsStoredAgain() {
+	if !c.offsetsFailing.On() || c.unsavedOffsets.Load() > 0 {
+		return
+	}
+	if n, lasted, ended := c.offsetsFailing.Clear(offsetsSettle); ended {
+		c.log.Info("Consumer offsets are stored again", zap.Int64("failed_writes", n), zap.Duration("after", lasted))
 	}
 }
 

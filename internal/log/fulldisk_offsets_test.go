@@ -59,9 +59,9 @@ func TestFullDisk_Tmpfs_OffsetsHoldInMemoryAndAreSaidOnce(t *testing.T) {
 	}
 
 	require.NoError(t, os.Remove(filler.Name()))
-	eventually(t, 5*time.Second, func() bool {
+	eventually(t, offsetsSettle+5*time.Second, func() bool {
 		return logs.FilterMessageSnippet("Consumer offsets are stored again").Len() == 1
-	}, "the checkpoint stores the offsets once space is back")
+	}, "the checkpoint stores the offsets once space is back, and says so once they stayed stored")
 	require.NoError(t, c.Close())
 	c = openClient(t, filepath.Join(dir, "log"), cfg)
 	require.Empty(t, drain(t, NewConsumer(c, ConsumerOptions{Group: "g", Stream: "full:v1:shard:*"}), 7),

@@ -195,20 +195,25 @@ func (g *groupOffset) persist() {
 	}
 	c := g.t.s.c
 	if err != nil {
-		g.unsaved = true
+		if !g.unsaved {
+			g.unsaved = true
+			c.unsavedOffsets.Add(1)
+		}
 		c.stats.errors.Add(1)
 		// A full disk fails every group on every shard at once: say it once
-		// per client until an offset is stored again.
-		if c.offsetsFailing.CompareAndSwap(false, true) {
-			c.log.Warn("Could not store a consumer offset; offsets hold in memory and are retried at every acknowledgement and checkpoint (further failures are not logged until one is stored)",
+		// per client and episode (see Client.offsetsStoredAgain).
+		if c.offsetsFailing.Raise() {
+			c.log.Warn("Could not store a consumer offset; offsets hold in memory and are retried at every acknowledgement and checkpoint (said again only after they have all been stored)",
 				zap.String("stream", g.t.s.name), zap.String("group", g.name), zap.Error(err))
 		}
 		return
 	}
-	g.unsaved, g.dirty = false, true
-	if c.offsetsFailing.Load() && c.offsetsFailing.CompareAndSwap(true, false) {
-		c.log.Info("Consumer offsets are stored again", zap.String("stream", g.t.s.name), zap.String("group", g.name))
+	if g.unsaved {
+		g.unsaved = false
+		c.unsavedOffsets.Add(-1)
 	}
+	g.dirty = true
+	c.offsetsStoredAgain()
 }
 
 // createFile writes a new offset file holding the current offset.

@@ -37,6 +37,8 @@ const fullDiskImageSize = 32 << 20
 const (
 	diskFullPhrase  = "Disk full"
 	spaceBackPhrase = "Disk space available again"
+	// offsetsFailPhrase starts an episode of consumer offsets that could not be stored.
+	offsetsFailPhrase = "Could not store a consumer offset"
 )
 
 type fullDiskCase struct {
@@ -47,16 +49,22 @@ type fullDiskCase struct {
 	// rate is the load offered (items/s, 0: unthrottled): below what the path drains to the
 	// backend, so that the disk stops being full once the backend is back.
 	rate float64
+	// settles: under that load the refusals stop once the backend is back, so the collector
+	// must say that space is back. Not so for comet on this 32 MiB disk: the active segments
+	// of 32 shards (2 signals) grow under load until an append finds the disk full, which
+	// seals and deletes the consumed ones, so a refusal recurs every few seconds (reported in
+	// the table; the cure is a retention::max_size below the free space).
+	settles bool
 }
 
 // TestFullDisk runs the comet edge buffer and comet_storage under a persistent queue on a
 // filesystem that fills, e.g. go test ./e2e -run 'TestFullDisk/comet_storage'.
 func TestFullDisk(t *testing.T) {
 	results.Table(tableFullDisk, fmt.Sprintf("Full disk: %d MiB ext4 filled during ingest with the backend down, drained, filled again, collector restarted on the full disk", fullDiskImageSize>>20),
-		"path", "acked", "sender saw while full", "disk-full log lines", "other warnings while full", "ingest resumed after backend up s", "restart on the full disk", "lost")
+		"path", "acked", "sender saw while full", "disk-full log lines", "other warnings while full", "ingest resumed after backend up s", "space back said", "restart on the full disk", "lost")
 	for _, c := range []fullDiskCase{
-		{name: "comet", v: variantComet, tu: tuning{Sync: "interval"}, clients: 2},
-		{name: "comet_storage", v: variantCometStorage, tu: tuning{Sync: "interval"}, clients: 2, rate: 20_000},
+		{name: "comet", v: variantComet, tu: tuning{Sync: "interval"}, clients: 2, rate: 50_000},
+		{name: "comet_storage", v: variantCometStorage, tu: tuning{Sync: "interval"}, clients: 2, rate: 20_000, settles: true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			requireLoopFS(t, blockdev.Ext4)
@@ -109,6 +117,19 @@ func fullDisk(t *testing.T, c fullDiskCase) {
 	r.waitDelivered(g.Acked(), 2*time.Minute)
 	resumed := waitAcked(t, g, full.AckedItems+10_000, 90*time.Second)
 	resumeAfter := resumed.Sub(up)
+	// With the load going on, requests are accepted without a refusal for the settle time
+	// (5 s): the collector says that space is back, once.
+	refusedBefore := g.Stats().Codes["Unavailable"]
+	saidBack := waitPhrase(r, logFrom, spaceBackPhrase, time.Minute)
+	refusedAfter := g.Stats().Codes["Unavailable"] - refusedBefore
+	t.Logf("in the minute after ingestion resumed: space back said %v; %d more refusals; free %s",
+		saidBack, refusedAfter, freeSpace(t, mnt))
+	if c.settles && !saidBack {
+		t.Errorf("the collector did not say that space was available again (%q) within a minute of accepted requests", spaceBackPhrase)
+	}
+	if n := countPhrase(r.logLinesSince(logFrom), offsetsFailPhrase); n > c.clients {
+		t.Errorf("the collector said %q %d times while the disk filled and drained; want at most once per component (%d)", offsetsFailPhrase, n, c.clients)
+	}
 
 	// 3. Fill again, stop, and start a collector on the full disk: it must come up and drain.
 	r.backend.SetUp(false)
@@ -128,20 +149,15 @@ func fullDisk(t *testing.T, c fullDiskCase) {
 		t.Errorf("after the restart the collector said %q %d times; want at most once per component (%d)", diskFullPhrase, n, c.clients)
 	}
 
-	// 4. Ingestion resumes on the restarted collector once the drain freed space; with the
-	// load going on and the backend draining, the collector says that space is back.
+	// 4. Ingestion resumes on the restarted collector once the drain freed space.
 	drained := time.Now()
 	stopLoad = loadInBackground(t, g)
 	resumedAfterRestart := waitAcked(t, g, g.Stats().AckedItems+10_000, 90*time.Second).Sub(drained)
-	saidBack := waitPhrase(r, logFrom, spaceBackPhrase, time.Minute)
 	stopLoad()
 	r.waitDelivered(g.Acked(), 2*time.Minute)
 	r.stop()
 	t.Logf("ingestion resumed %v after the backend came back, %v after the restarted collector drained", resumeAfter, resumedAfterRestart)
 
-	if !saidBack {
-		t.Errorf("the collector never said that space was available again (%q)", spaceBackPhrase)
-	}
 	gs := g.Stats()
 	lost := g.Acked().Missing(r.backend.Delivered())
 	if lost != 0 {
@@ -153,6 +169,7 @@ func fullDisk(t *testing.T, c fullDiskCase) {
 		fmt.Sprint(countPhrase(fullLines, diskFullPhrase)),
 		fmt.Sprintf("%d comet, %d others", len(ours), len(others)),
 		report.Seconds(resumeAfter),
+		fmt.Sprintf("%v (%d refusals in the next minute)", saidBack, refusedAfter),
 		restart,
 		report.Int(lost))
 	noteVariant(tableFullDisk, scenarioCase{v: c.v})
