@@ -110,7 +110,7 @@ func (c *roundTripTraces) ConsumeTraces(ctx context.Context, td ptrace.Traces) e
 
 // BenchmarkReceiver_DrainBySize measures what merging records into
 // requests buys when requests are small: a backlog of records of 1, 10 or
-// 100 spans drained by the default 8 workers into a backend that takes
+// 100 spans drained by the default 4 workers into a backend that takes
 // 1 ms per request, with batch::max_items from 1 (one request per record)
 // to 16384. b.N is the number of records; items/s is the figure to read.
 func BenchmarkReceiver_DrainBySize(b *testing.B) {
