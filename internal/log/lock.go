@@ -36,10 +36,10 @@ func acquireDirLock(dir string, mode os.FileMode) (*dirLock, error) {
 		_ = f.Close()
 		return nil, fmt.Errorf("%w: lock file %s is held by process %s; run one writer per directory, or open readers with Concurrency.ReadOnly", ErrLocked, path, holder)
 	}
-	if err := f.Truncate(0); err == nil {
-		_, err = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
-	}
 	// The PID is informational: failing to write it does not weaken the lock.
+	if err := f.Truncate(0); err == nil {
+		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
 	return &dirLock{f: f}, nil
 }
 

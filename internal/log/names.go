@@ -37,8 +37,6 @@ func (k streamKey) dir() string {
 // namespaceKey identifies a namespace and version: the unit a consumer binds to.
 type namespaceKey struct{ ns, ver string }
 
-func (k namespaceKey) dir() string { return filepath.Join(k.ns, k.ver) }
-
 // parseStream validates "ns:ver:shard:NNNN".
 func parseStream(stream string) (streamKey, error) {
 	ns, ver, shard, err := splitStream(stream)
