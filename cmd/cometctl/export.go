@@ -73,17 +73,10 @@ only: it takes no lock and changes nothing.`)
 
 // check validates the flags.
 func (o *exportOptions) check(fs *flag.FlagSet, stream, from, to string, now time.Time) error {
-	if stream == "" {
-		return usageErrorf(fs, "--stream is required")
+	var err error
+	if o.sel, o.sig, err = signalFlag(fs, stream); err != nil {
+		return err
 	}
-	sel, err := parseSelection(stream)
-	if err != nil {
-		return usageErrorf(fs, "%v", err)
-	}
-	if o.sig, err = signalOf(sel); err != nil {
-		return usageErrorf(fs, "%v", err)
-	}
-	o.sel = sel
 	if o.format != "json" && o.format != "proto" {
 		return usageErrorf(fs, "--format %q: want json or proto", o.format)
 	}

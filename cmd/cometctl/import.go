@@ -94,17 +94,10 @@ missing or empty. Refused while a collector holds DIR's writer lock.`)
 }
 
 func (o *importOptions) check(fs *flag.FlagSet, stream, syncMode, compression string) error {
-	if stream == "" {
-		return usageErrorf(fs, "--stream is required")
+	var err error
+	if o.sel, o.sig, err = signalFlag(fs, stream); err != nil {
+		return err
 	}
-	sel, err := parseSelection(stream)
-	if err != nil {
-		return usageErrorf(fs, "%v", err)
-	}
-	if o.sig, err = signalOf(sel); err != nil {
-		return usageErrorf(fs, "%v", err)
-	}
-	o.sel = sel
 	modes := map[string]log.SyncMode{"none": log.SyncNone, "interval": log.SyncInterval, "always": log.SyncAlways}
 	codecs := map[string]log.Codec{"zstd": log.CodecZstd, "none": log.CodecNone}
 	var ok bool

@@ -4,6 +4,7 @@
 package main // import "github.com/comet-otel/comet/cmd/cometctl"
 
 import (
+	"flag"
 	"fmt"
 	"slices"
 	"strings"
@@ -38,6 +39,23 @@ func signalOf(sel selection) (*otlpstream.Converter, error) {
 		return nil, fmt.Errorf("version %q of %s: cometctl reads and writes %s (OTLP protobuf records)", sel.ver, sel.ns, recordVersion)
 	}
 	return sig, nil
+}
+
+// signalFlag reads --stream of a command that converts records (export,
+// import): required, and naming a signal's streams.
+func signalFlag(fs *flag.FlagSet, stream string) (selection, *otlpstream.Converter, error) {
+	if stream == "" {
+		return selection{}, nil, usageErrorf(fs, "--stream is required")
+	}
+	sel, err := parseSelection(stream)
+	if err != nil {
+		return selection{}, nil, usageErrorf(fs, "%v", err)
+	}
+	sig, err := signalOf(sel)
+	if err != nil {
+		return selection{}, nil, usageErrorf(fs, "%v", err)
+	}
+	return sel, sig, nil
 }
 
 func signalNames() []string {

@@ -169,6 +169,19 @@ func maxIndexFileSize(segSize int64) int64 {
 	return indexHeaderSize + 4 + indexPointSize*(segSize/headerSize+1)
 }
 
+// indexHeader reads the fields of an index file's header (b holds at
+// least indexHeaderSize bytes): the segment's summary, the step between
+// points and the number of points it claims.
+func indexHeader(b []byte) (sum segmentSummary, step, points int64) {
+	sum = segmentSummary{
+		size:  int64(binary.LittleEndian.Uint64(b[8:])),
+		count: int64(binary.LittleEndian.Uint64(b[16:])),
+		minTs: int64(binary.LittleEndian.Uint64(b[24:])),
+		maxTs: int64(binary.LittleEndian.Uint64(b[32:])),
+	}
+	return sum, int64(binary.LittleEndian.Uint64(b[40:])), int64(binary.LittleEndian.Uint32(b[48:]))
+}
+
 // decodeIndex parses an index file and checks its internal consistency.
 // Whether it matches the segment on disk is checked by the caller.
 func decodeIndex(b []byte, maxPoints int) (segmentSummary, *sparseIndex, error) {
@@ -179,14 +192,8 @@ func decodeIndex(b []byte, maxPoints int) (segmentSummary, *sparseIndex, error) 
 	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(b[len(b)-4:]) {
 		return segmentSummary{}, nil, fmt.Errorf("%w: checksum mismatch", errBadIndex)
 	}
-	sum := segmentSummary{
-		size:  int64(binary.LittleEndian.Uint64(b[8:])),
-		count: int64(binary.LittleEndian.Uint64(b[16:])),
-		minTs: int64(binary.LittleEndian.Uint64(b[24:])),
-		maxTs: int64(binary.LittleEndian.Uint64(b[32:])),
-	}
-	step := int64(binary.LittleEndian.Uint64(b[40:]))
-	n := int(binary.LittleEndian.Uint32(b[48:]))
+	sum, step, n64 := indexHeader(b)
+	n := int(n64)
 	if step < 1 || len(body) != indexHeaderSize+n*indexPointSize || sum.size < 0 || sum.count < 0 {
 		return segmentSummary{}, nil, fmt.Errorf("%w: inconsistent header", errBadIndex)
 	}

@@ -49,14 +49,8 @@ func (v *verifier) readIndex(path string) *indexImage {
 	}
 	body := b[:len(b)-4]
 	img.crcOK = crc32.Checksum(body, castagnoli) == binary.LittleEndian.Uint32(b[len(b)-4:])
-	img.sum = segmentSummary{
-		size:  int64(binary.LittleEndian.Uint64(b[8:])),
-		count: int64(binary.LittleEndian.Uint64(b[16:])),
-		minTs: int64(binary.LittleEndian.Uint64(b[24:])),
-		maxTs: int64(binary.LittleEndian.Uint64(b[32:])),
-	}
-	step := int64(binary.LittleEndian.Uint64(b[40:]))
-	n := int64(binary.LittleEndian.Uint32(b[48:]))
+	var step, n int64
+	img.sum, step, n = indexHeader(b)
 	if want := (int64(len(body)) - indexHeaderSize) / indexPointSize; n != want || int64(len(body)) != indexHeaderSize+n*indexPointSize {
 		bad(48, "claims %d points; its size (%d bytes) holds %d", n, len(b), want)
 		return nil

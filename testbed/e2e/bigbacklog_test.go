@@ -310,37 +310,13 @@ func tryBudget(t *testing.T, budget int64) {
 	r := newRig(t, variantComet, tu)
 	r.backend.SetUp(false)
 	r.start()
-	var mu sync.Mutex
-	var maxDisk int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			u, err := collector.DirUsage(filepath.Join(r.in.DataDir, "buffer"))
-			held, herr := collector.DeletedOpenBytes(r.proc.Pid(), r.in.DataDir)
-			if err == nil && herr == nil {
-				mu.Lock()
-				maxDisk = max(maxDisk, u.Apparent+held)
-				mu.Unlock()
-			}
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-		}
-	})
-	endSampling := sync.OnceFunc(func() {
-		close(stop)
-		wg.Wait()
-	})
-	defer endSampling()
+	disk := sampleDiskPeak(r, filepath.Join(r.in.DataDir, "buffer"))
+	defer disk.Stop()
 	g := r.generator(loadgen.Options{TotalItems: uint64(4 * budget / 200), Duration: 8 * time.Second, RequestTimeout: time.Second, ItemsPerRequest: 20, Workers: senders})
 	r.run(g, 2*time.Minute)
 	time.Sleep(500 * time.Millisecond)
-	endSampling()
+	disk.Stop()
+	maxDisk, _, _ := disk.Peak()
 	r.backend.SetUp(true)
 	r.waitDelivered(g.Acked(), 2*time.Minute)
 	r.stop()

@@ -9,11 +9,9 @@ import (
 	"math/rand/v2"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/comet-otel/comet/testbed/internal/collector"
 	"github.com/comet-otel/comet/testbed/internal/loadgen"
 	"github.com/comet-otel/comet/testbed/internal/report"
 	"github.com/comet-otel/comet/testbed/internal/seqset"
@@ -277,40 +275,8 @@ func diskBudget(t *testing.T, policy string, sc scale) {
 	r.backend.SetUp(false)
 	r.start()
 
-	var (
-		mu         sync.Mutex
-		maxDisk    int64 // files in the data directory plus deleted files still held open
-		maxDeleted int64 // the deleted-but-open part of maxDisk's sample
-		samples    int
-	)
-	stopSampling := make(chan struct{})
-	var sampler sync.WaitGroup
-	sampler.Go(func() {
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			u, err := collector.DirUsage(r.in.DataDir)
-			held, herr := collector.DeletedOpenBytes(r.proc.Pid(), r.in.DataDir)
-			if err == nil && herr == nil {
-				mu.Lock()
-				if u.Apparent+held > maxDisk {
-					maxDisk, maxDeleted = u.Apparent+held, held
-				}
-				samples++
-				mu.Unlock()
-			}
-			select {
-			case <-stopSampling:
-				return
-			case <-tick.C:
-			}
-		}
-	})
-	endSampling := sync.OnceFunc(func() {
-		close(stopSampling)
-		sampler.Wait()
-	})
-	defer endSampling()
+	disk := sampleDiskPeak(r, r.in.DataDir)
+	defer disk.Stop()
 
 	// An item is about 200 bytes of OTLP before compression: ask for six budgets' worth, so
 	// that even well-compressed data overflows the budget.
@@ -321,7 +287,8 @@ func diskBudget(t *testing.T, policy string, sc scale) {
 	})
 	r.run(g, sc.BudgetLoad+time.Minute)
 	time.Sleep(500 * time.Millisecond)
-	endSampling()
+	disk.Stop()
+	maxDisk, maxDeleted, samples := disk.Peak()
 	m := r.metrics()
 
 	r.backend.SetUp(true)
