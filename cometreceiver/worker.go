@@ -18,7 +18,10 @@ import (
 const readRetryDelay = time.Second
 
 // runWorker delivers this worker's share of the shards until ctx ends,
-// with one Consumer for its whole life.
+// with one Consumer for its whole life. Each worker is a member of the
+// consumer group: the workers of every receiver of the group, in this
+// collector or another on the same directory, split the shards, and take
+// over the shards of one that stops or dies within about a second.
 //
 // The engine's Process is only the reader here: it takes the shards in
 // turn, reads batches of at most batch::max_items records and
@@ -37,7 +40,7 @@ func (r *cometReceiver) runWorker(ctx context.Context, id int) {
 			log.WithBatchSize(r.cfg.Batch.MaxItems),
 			log.WithMaxBatchBytes(r.cfg.Batch.MaxBytes),
 			log.WithPollInterval(r.cfg.PollInterval),
-			log.WithConsumerAssignment(id, r.cfg.Workers),
+			log.WithGroupMembership(),
 			log.WithAutoAck(false),
 			log.WithErrorHandler(func(err error, _ int) {
 				r.set.Logger.Warn("Reading the comet log failed; retrying", zap.Int("worker", id), zap.Error(err))

@@ -160,6 +160,12 @@ func TestPersistentQueue_DiskFull_RefusesDrainsAndRecovers(t *testing.T) {
 			}
 		}
 		t.Logf("%d of %d accepted requests not delivered: %s", len(miss), len(accepted), describeIDs(miss))
+		var st syscall.Statfs_t
+		_ = syscall.Statfs(cfg.Directory, &st)
+		t.Logf("DEBUG free=%d", st.Bavail*uint64(st.Bsize))
+		for _, e := range append(logs.All(), qlogs.All()...) {
+			t.Logf("DEBUG %s %s %s %v", e.Time.Format("15:04:05.000"), e.Level, e.Message, e.ContextMap())
+		}
 	})
 	drained := func() {
 		t.Helper()

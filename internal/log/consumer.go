@@ -207,6 +207,17 @@ func (c *Consumer) group(s *shard) *groupOffset {
 	return g
 }
 
+// reloadOffset re-reads the group's offset on shard id from its file
+// (see groupTable.reload).
+func (c *Consumer) reloadOffset(id uint32) {
+	if s, ok, err := c.shard(id); err == nil && ok {
+		if c.c.readOnly {
+			s.refresh() // the offset may be past the end this process has seen
+		}
+		s.groups.reload(c.opts.Group)
+	}
+}
+
 // startEntry is where the group starts on a shard it has never read.
 func (c *Consumer) startEntry(s *shard) int64 {
 	start := s.firstEntry()

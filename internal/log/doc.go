@@ -21,6 +21,9 @@
 //	<dataDir>/comet.readers/<ns>.<ver>.g-<32 hex>.lock  a consumer group's presence: every process
 //	                                                 with a Consumer of the group on the namespace
 //	                                                 holds a shared lock on it (LockGroup)
+//	<dataDir>/comet.members/<ns>.<ver>.g-<32 hex>/   a consumer group's members (WithGroupMembership):
+//	    m-<16 hex>.lock                              one per live member, locked by it
+//	    s-NNNN.lock                                  one per shard, locked by the member reading it
 //	<dataDir>/comet.format                           on-disk format version of the directory
 //	<dataDir>/<namespace>/<version>/shard-NNNN/      one directory per stream (NNNN: at least 4 digits)
 //	    log-<first entry, 16 digits>.comet           segment: records only, nothing else
@@ -287,7 +290,11 @@
 // One process writes a directory; NewClient takes comet.lock with an OS
 // lock that the kernel releases if the process dies, and a second writer
 // gets ErrLocked naming the holder's PID. Consumers in other processes open
-// the directory with ConcurrencyConfig.ReadOnly.
+// the directory with ConcurrencyConfig.ReadOnly. The Processes of one
+// group that use WithGroupMembership, in any process, split the shards:
+// each shard is read by one member at a time, and a member that stops or
+// dies hands its shards to the others within about a second (see
+// membership.go).
 //
 // Tools inspect a directory without changing a byte of it, whether or not
 // a writer runs: a ReadOnly client's Streams, Segments, Len, Scan,

@@ -155,6 +155,31 @@ func (t *groupTable) get(name string, create bool, start int64) (g *groupOffset,
 	return g, true
 }
 
+// reload re-reads the offset of a group this process has loaded from its
+// file, for a consumer-group member that has just claimed the shard: the
+// previous holder, maybe in another process, moved it there. An offset
+// this process could not store yet (a full disk) is newer than the file
+// and stays.
+func (t *groupTable) reload(name string) {
+	t.mu.Lock()
+	g := t.groups[name]
+	t.mu.Unlock()
+	if g == nil {
+		return // not loaded: the first use reads the file
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.unsaved || !g.created {
+		return
+	}
+	off, seq, err := readOffsetFile(g.path, name)
+	if err != nil || seq <= g.seq {
+		return
+	}
+	g.seq = seq
+	g.offset.Store(t.clampLoaded(g, off))
+}
+
 // clampLoaded keeps a loaded offset within the recovered log: after a
 // crash the log may end before an offset that was acknowledged.
 func (t *groupTable) clampLoaded(g *groupOffset, off int64) int64 {

@@ -31,6 +31,7 @@ type processConfig struct {
 	maxRetries  int
 	retryDelay  time.Duration
 	autoAck     bool
+	membership  bool
 }
 
 const (
@@ -77,6 +78,15 @@ func WithConsumerAssignment(id, total int) ProcessOption {
 	return func(p *processConfig) { p.assignID, p.assignTotal = id, total }
 }
 
+// WithGroupMembership makes this Process a member of its consumer group:
+// the members (every Process of the group with this option, in any
+// process on the directory) split the shards among them, each shard read
+// by one member at a time, and the shards of a member that returns or
+// dies go to the others within about a second (see membership.go). With
+// WithShards, the members split those shards. It cannot be combined with
+// WithConsumerAssignment.
+func WithGroupMembership() ProcessOption { return func(p *processConfig) { p.membership = true } }
+
 // WithErrorHandler is called with each handler or read error and the
 // number of the retry that follows.
 func WithErrorHandler(handler func(err error, retryCount int)) ProcessOption {
@@ -119,15 +129,30 @@ func (c *Consumer) Process(ctx context.Context, handler ProcessFunc, opts ...Pro
 	if err := c.checkProcessConfig(&p); err != nil {
 		return err
 	}
-	var shards []uint32
+	var m *member
+	if p.membership {
+		var err error
+		if m, err = c.join(); err != nil {
+			return err
+		}
+		defer m.leave()
+	}
+	var candidates, shards []uint32
 	var discovered time.Time
 	for turn := 0; ctx.Err() == nil; turn++ {
-		if shards == nil || time.Since(discovered) > rediscoverEvery {
+		found := false
+		if candidates == nil || time.Since(discovered) > rediscoverEvery {
 			var err error
-			if shards, err = c.assignedShards(&p); err != nil {
+			if candidates, err = c.assignedShards(&p); err != nil {
 				return err
 			}
-			discovered = time.Now()
+			discovered, found = time.Now(), true
+		}
+		switch {
+		case m == nil:
+			shards = candidates
+		case found || m.due():
+			shards = m.rebalance(candidates)
 		}
 		appended := c.appended()
 		delivered, err := c.processRound(ctx, handler, &p, shards, turn)
@@ -155,6 +180,8 @@ func (c *Consumer) checkProcessConfig(p *processConfig) error {
 		return fmt.Errorf("comet consumer: WithMaxBatchBytes must not be negative, got %d", p.batchBytes)
 	case p.poll <= 0:
 		return fmt.Errorf("comet consumer: WithPollInterval must be positive, got %s", p.poll)
+	case p.membership && p.assignTotal > 1:
+		return errors.New("comet consumer: WithGroupMembership and WithConsumerAssignment cannot be combined: members split the shards themselves")
 	case p.assignTotal < 1 || p.assignID < 0 || p.assignID >= p.assignTotal:
 		return fmt.Errorf("comet consumer: WithConsumerAssignment(%d, %d) needs 0 <= id < total", p.assignID, p.assignTotal)
 	case p.retryDelay <= 0:

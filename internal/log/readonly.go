@@ -71,11 +71,11 @@ func (s *shard) publishTail(seg *segment, res scanResult) {
 	seg.noteTimestamp(res.minTs)
 	seg.noteTimestamp(res.maxTs)
 	grown := res.validEnd - seg.size.Load()
+	s.next.Store(seg.end() + res.count) // before count: see shard.write
 	seg.count.Add(res.count)
 	seg.size.Store(res.validEnd)
 	s.bytes.Add(grown)
 	s.c.diskBytes.Add(grown)
-	s.next.Store(seg.end())
 	s.wake.notify()
 }
 

@@ -266,10 +266,12 @@ func (s *shard) write(b *batch) (first int64, seg *segment, segPos, pos int64, e
 	}
 	seg.noteTimestamp(b.ts)
 	seg.written.Store(int64(s.c.clock.since()))
-	seg.count.Store(rel0 + n)
-	seg.size.Store(size + int64(len(b.buf)))
+	// next first: an entry a reader can see (through count) is one that
+	// Ack accepts.
 	first = s.next.Load()
 	s.next.Store(first + n)
+	seg.count.Store(rel0 + n)
+	seg.size.Store(size + int64(len(b.buf)))
 	s.bytes.Add(int64(len(b.buf)))
 	s.c.diskBytes.Add(int64(len(b.buf)))
 	return first, seg, size, s.dur.written.Add(int64(len(b.buf))), nil
