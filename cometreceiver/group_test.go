@@ -13,7 +13,6 @@ import (
 	"github.com/comet-otel/comet/cometexporter"
 )
 
-
 // Two receivers of one group (two collectors on one buffer, or one during
 // a rolling restart) split the shards: each request is delivered once, by
 // one of them. When one stops, the other delivers the rest.
