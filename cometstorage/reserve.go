@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -28,11 +29,14 @@ import (
 //     space.
 //   - While the reserve is given up, batches that add keys may use a quarter of it, plus the
 //     bytes of the values deleted since (credit): exporterhelper, when it starts, deletes the
-//     requests left in flight and then puts each back under a new key, and these puts must
-//     fit, also after a restart on the full disk (the reserve cannot be made again then, and
-//     what is left of it is free space). Beyond that they fail with storage.ErrStorageFull,
-//     writing nothing, and the rest stays for the drain. A put that the disk refuses although
-//     admitted waits for a reclamation round and is tried once more, as a drain batch is.
+//     requests left in flight and then puts each back under a new key, and these puts should
+//     fit. They must also leave drainFloor free on the filesystem (statfs): a client opened on
+//     the full disk starts its counts at zero, and a drain without room would make
+//     exporterhelper skip its whole queue. Beyond that they fail with storage.ErrStorageFull,
+//     writing nothing, and the rest stays for the drain (exporterhelper then loses the
+//     in-flight requests it could not put back, and says so: see README.md). A put that the
+//     disk refuses although admitted waits for a reclamation round and is tried once more, as
+//     a drain batch is.
 //   - While the reserve is given up, every eighth of it spent (net of the segments deleted
 //     since) starts a reclamation round, and once half of it is spent a batch that adds no key
 //     waits for a round before it writes: reclamation keeps room to copy what compaction must
@@ -89,9 +93,25 @@ type reserve struct {
 }
 
 // admits reports whether a batch of n bytes that adds keys may be appended.
+// With the reserve given up, the counts above decide, and so does the
+// filesystem: the batch must leave drainFloor of the reserve free, since
+// the counts start again at zero when the client opens on a full disk and
+// do not see what the filesystem spends beside the records (index files,
+// partly used blocks).
 func (r *reserve) admits(n int64) bool {
-	return r.state != reserveGivenUp || r.added+n <= r.size/4+r.credit
+	if r.state != reserveGivenUp {
+		return true
+	}
+	if r.added+n > r.size/4+r.credit {
+		return false
+	}
+	free, err := freeBytes(filepath.Dir(r.path))
+	return err != nil || free-n >= r.drainFloor()
 }
+
+// drainFloor is the free space batches that add keys leave, with the
+// reserve given up, to reads, deletes and compaction.
+func (r *reserve) drainFloor() int64 { return r.size / 4 }
 
 // deleted notes n bytes of values deleted while the reserve is given up.
 func (r *reserve) deleted(n int64) {

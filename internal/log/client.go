@@ -46,6 +46,7 @@ type Client struct {
 	presences   presences              // group presence locks of open consumers
 
 	diskBytes atomic.Int64
+	admitting atomic.Int64 // bytes of appends admitted and not yet written (admission.go)
 	stats     counters
 	files     *fileCache // idle segment read descriptors
 	space     spaceState
@@ -458,13 +459,15 @@ func (c *Client) startBackground() {
 	if c.cfg.Storage.CheckpointTime > 0 {
 		c.every(time.Duration(c.cfg.Storage.CheckpointTime)*time.Millisecond, c.checkpointOffsets)
 	}
+	c.bg.Add(1)
 	if c.readOnly {
+		go c.reclaimLoop()
 		return
 	}
+	c.writePolicy()
 	if c.cfg.Durability.Mode == SyncInterval {
 		c.every(c.cfg.Durability.Interval, c.syncDirtyShards)
 	}
-	c.bg.Add(1)
 	go c.retentionLoop()
 }
 

@@ -193,7 +193,7 @@ func TestClient_Append_RejectsInvalidStreamNames(t *testing.T) {
 	for i, e := range entries {
 		names[i] = e.Name()
 	}
-	require.ElementsMatch(t, []string{lockFileName, formatFileName}, names, "only the lock file and the format marker: no invalid name reached the filesystem")
+	require.ElementsMatch(t, []string{lockFileName, formatFileName, policyFileName}, names, "only the lock file, the format marker and the policy: no invalid name reached the filesystem")
 }
 
 func TestClient_Files_HaveRestrictivePermissions(t *testing.T) {

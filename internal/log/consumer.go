@@ -392,7 +392,7 @@ func (c *Consumer) ackUpTo(shardID uint32, entry int64) error {
 	g := c.group(s)
 	g.advance(entry + 1)
 	c.c.space.acked()
-	if c.c.cfg.Retention.DeleteConsumed && !c.c.readOnly && c.ackFreesSegment(s, entry+1) {
+	if (c.c.cfg.Retention.DeleteConsumed || c.c.readOnly) && c.ackFreesSegment(s, entry+1) {
 		c.c.kickRetention()
 	}
 	return nil

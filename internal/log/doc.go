@@ -296,6 +296,40 @@
 // dies hands its shards to the others within about a second (see
 // membership.go).
 //
+// # Locks
+//
+// In-process locks, outermost first; a goroutine holding one takes only
+// locks below it:
+//
+//	Client.space.mu       one retention run at a time (runRetention, dropOldest)
+//	Client.mu (RW)        the shard map; held only to look up or add a shard
+//	shard.mu              appends, rotation, sealing, a reader's refresh, close
+//	shard.dur.syncMu      the writer handle against fsync (rotate, syncWriter, close)
+//	shard.segMu (RW)      the segment list (rotate, refresh and removeSegment change it)
+//	sparseIndex.mu (RW)   a segment's sparse index points
+//	shard.dur.mu          what is durable, and group commit's waiters (cond)
+//
+//	Consumer.mu           the consumer's cursors (Close holds it over each cursor.mu)
+//	cursor.mu             one shard's read position; readShard holds it over
+//	groupOffset.mu        one group's offset file (advance, persist, sync, reload)
+//	segment.fmu           a segment's open file handle
+//	fileCache.mu          the descriptor cache
+//
+// groupTable.mu guards a shard's map of groups and is released before any
+// groupOffset.mu is taken. Leaves, under which nothing is taken:
+// consumersMu, notifyMu and each notifier's mu, presences.mu. Functions
+// whose doc says "the caller holds" expect that lock held: persist and
+// writeSlot hold groupOffset.mu, syncSealed holds shard.dur.syncMu,
+// failLocked holds shard.dur.mu, segment.closeLocked holds segment.fmu,
+// and shard.write, rotate and sealActive run under shard.mu.
+//
+// Between processes, every lock is a file lock the kernel releases when
+// its holder dies, taken without waiting or with a bounded wait, never
+// while holding an in-process lock above segment.fmu: comet.lock (the
+// writer, or a reader reclaiming consumed segments: reclaim.go), a
+// group's presence (presence.go), and its members and shard claims
+// (membership.go).
+//
 // Tools inspect a directory without changing a byte of it, whether or not
 // a writer runs: a ReadOnly client's Streams, Segments, Len, Scan,
 // ScanRecords and GroupPositions open files for reading only (a ReadOnly

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // lockFileName is the writer lock in the data directory. Its name holds a
@@ -20,25 +21,54 @@ const lockFileName = "comet.lock"
 // message of the next process that tries.
 type dirLock struct{ f *os.File }
 
+// dirLockWait is how long a writer waits for the lock before it reports
+// ErrLocked: a reader deleting consumed segments holds it for a moment
+// (reclaim.go), and so does a writer that is stopping.
+const dirLockWait = 2 * time.Second
+
+// acquireDirLock takes the writer lock of dir for a writer, waiting up to
+// dirLockWait, and writes the writer's PID in it.
 func acquireDirLock(dir string, mode os.FileMode) (*dirLock, error) {
 	path := filepath.Join(dir, lockFileName)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, mode)
-	if err != nil {
-		return nil, fmt.Errorf("open lock file %s: %w", path, err)
-	}
-	held, err := tryLockFile(f)
-	if err != nil {
-		_ = f.Close()
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	if held {
+	deadline := time.Now().Add(dirLockWait)
+	for {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, mode)
+		if err != nil {
+			return nil, fmt.Errorf("open lock file %s: %w", path, err)
+		}
+		held, err := tryLockFile(f)
+		if err != nil {
+			_ = f.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		if !held {
+			// The PID is informational: failing to write it does not weaken the lock.
+			if err := f.Truncate(0); err == nil {
+				_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+			}
+			return &dirLock{f: f}, nil
+		}
 		holder := readLockHolder(f)
 		_ = f.Close()
-		return nil, fmt.Errorf("%w: lock file %s is held by process %s; run one writer per directory, or open readers with Concurrency.ReadOnly", ErrLocked, path, holder)
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("%w: lock file %s is held by process %s; run one writer per directory, or open readers with Concurrency.ReadOnly", ErrLocked, path, holder)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	// The PID is informational: failing to write it does not weaken the lock.
-	if err := f.Truncate(0); err == nil {
-		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+}
+
+// tryDirLock takes the writer lock of dir without waiting and without
+// writing a PID, for a reader that deletes consumed segments while no
+// writer runs. It returns nil, nil when someone holds it.
+func tryDirLock(dir string) (*dirLock, error) {
+	f, err := os.OpenFile(filepath.Join(dir, lockFileName), os.O_RDWR, 0)
+	if err != nil {
+		return nil, err // no lock file: never written by a writer
+	}
+	held, err := tryLockFile(f)
+	if err != nil || held {
+		_ = f.Close()
+		return nil, err
 	}
 	return &dirLock{f: f}, nil
 }

@@ -60,6 +60,11 @@ const (
 	// joinGrace protects a new member file from being taken for a dead
 	// member's before its creator has locked it.
 	joinGrace = 5 * time.Second
+	// joinSettle is how long a new member waits before it takes shards,
+	// so that members started together (a receiver's workers) see one
+	// another at their first look, instead of one taking every shard and
+	// handing them over later.
+	joinSettle = 100 * time.Millisecond
 	// joinLockWait bounds how long a new member waits for its own file's
 	// lock (another member probing it holds it for a moment).
 	joinLockWait = time.Second
@@ -75,6 +80,9 @@ type member struct {
 
 	members []string  // live member file names, sorted, as last listed
 	listed  time.Time // when members was listed
+	dirTime time.Time // the directory's modification time when listed
+	looked  time.Time // last look at the directory's modification time
+	stale   bool      // the directory changed since members was listed
 	pending bool      // a wanted shard is still held by someone else
 	tried   time.Time // last attempt to claim a pending shard
 }
@@ -125,9 +133,27 @@ func lockWaiting(f *os.File, wait time.Duration) error {
 	}
 }
 
-// due reports whether the member should rebalance now.
+// due reports whether the member should rebalance now: when the members
+// should be listed again (needsList), and every claimRetry while a wanted
+// shard is pending.
 func (m *member) due() bool {
-	return time.Since(m.listed) >= rebalanceEvery || m.pending && time.Since(m.tried) >= claimRetry
+	return m.needsList() || m.pending && time.Since(m.tried) >= claimRetry
+}
+
+// needsList reports whether the members should be listed again: every
+// rebalanceEvery (a member that died changes no file), and as soon as one
+// joined or left (the directory changed; looked at every claimRetry).
+func (m *member) needsList() bool {
+	if m.stale || m.members == nil || time.Since(m.listed) >= rebalanceEvery {
+		return true
+	}
+	if time.Since(m.looked) < claimRetry {
+		return false
+	}
+	m.looked = time.Now()
+	info, err := os.Stat(m.dir)
+	m.stale = err == nil && !info.ModTime().Equal(m.dirTime)
+	return m.stale
 }
 
 // rebalance brings the member's shards in line with the group's members:
@@ -135,7 +161,7 @@ func (m *member) due() bool {
 // wants, and returns the shards it holds, in order. The caller has nothing
 // in flight on the shards it held.
 func (m *member) rebalance(candidates []uint32) []uint32 {
-	if time.Since(m.listed) >= rebalanceEvery || m.members == nil {
+	if m.needsList() {
 		m.list()
 	}
 	want := m.wanted(candidates)
@@ -214,7 +240,10 @@ func (m *member) claim(id uint32) bool {
 // list finds the live members of the group (this one included) and
 // removes the files of dead ones.
 func (m *member) list() {
-	m.listed = time.Now()
+	m.listed, m.stale = time.Now(), false
+	if info, err := os.Stat(m.dir); err == nil {
+		m.dirTime = info.ModTime()
+	}
 	entries, err := os.ReadDir(m.dir)
 	if err != nil {
 		m.c.c.log.Warn("Cannot list the consumer group's members; keeping the last list", zap.String("dir", m.dir), zap.Error(err))

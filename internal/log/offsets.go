@@ -180,6 +180,20 @@ func (t *groupTable) reload(name string) {
 	g.offset.Store(t.clampLoaded(g, off))
 }
 
+// fresher returns g, or a copy holding the offset of g's file when the
+// file is ahead: the member of the group that holds the shard now may be
+// in another process (membership.go), and what retention may delete
+// follows its acknowledgements, not this process's last one.
+func (g *groupOffset) fresher() *groupOffset {
+	off, _, err := readOffsetFile(g.path, g.name)
+	if err != nil || off <= g.offset.Load() {
+		return g
+	}
+	ahead := &groupOffset{t: g.t, name: g.name, path: g.path}
+	ahead.offset.Store(off)
+	return ahead
+}
+
 // clampLoaded keeps a loaded offset within the recovered log: after a
 // crash the log may end before an offset that was acknowledged.
 func (t *groupTable) clampLoaded(g *groupOffset, off int64) int64 {
@@ -349,6 +363,9 @@ func (t *groupTable) onDisk() ([]*groupOffset, error) {
 		return nil, err
 	}
 	out := t.loaded()
+	for i, g := range out {
+		out[i] = g.fresher()
+	}
 	for _, name := range names {
 		path := filepath.Join(t.dir(), name)
 		b, err := readSmallFile(path, maxOffsetFileSize)

@@ -136,6 +136,9 @@ func (c *Consumer) Process(ctx context.Context, handler ProcessFunc, opts ...Pro
 			return err
 		}
 		defer m.leave()
+		if !sleepCtx(ctx, joinSettle) {
+			return nil
+		}
 	}
 	var candidates, shards []uint32
 	var discovered time.Time

@@ -5,110 +5,14 @@ package log // import "github.com/comet-otel/comet/internal/log"
 
 import (
 	"cmp"
-	"context"
 	"errors"
 	"fmt"
 	"os"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
 )
-
-// retryFullEvery is how often a blocked Append re-runs retention when no
-// acknowledgement in this process woke it (consumers in other processes).
-const retryFullEvery = 100 * time.Millisecond
-
-// spaceState coordinates appends waiting for space with the events that
-// free it: acknowledgements and deletions.
-type spaceState struct {
-	mu      sync.Mutex // serialises retention runs
-	lastRun time.Time
-	lastAck int64
-
-	acks  atomic.Int64 // acknowledgements so far: a changed count may free space
-	freed notifier     // signalled when retention deleted something or a group acked
-}
-
-// acked records an acknowledgement in this process.
-func (sp *spaceState) acked() {
-	sp.acks.Add(1)
-	sp.freed.notify()
-}
-
-func (sp *spaceState) wakeAll() { sp.freed.notify() }
-
-// overBudget reports whether appending n bytes to s would exceed a budget.
-func (c *Client) overBudget(s *shard, n int64) bool {
-	r := &c.cfg.Retention
-	return r.MaxTotalSize > 0 && c.diskBytes.Load()+n > r.MaxTotalSize ||
-		r.MaxShardSize > 0 && s.bytes.Load()+n > r.MaxShardSize
-}
-
-// admit applies the full policy before an append of n bytes to s.
-func (c *Client) admit(ctx context.Context, s *shard, n int64) error {
-	r := &c.cfg.Retention
-	if r.MaxTotalSize == 0 && r.MaxShardSize == 0 {
-		return nil
-	}
-	if budget := min(nonZero(r.MaxTotalSize), nonZero(r.MaxShardSize)); n > budget {
-		return fmt.Errorf("%w: a batch of %d bytes can never fit the retention budget of %d bytes", ErrEntryTooLarge, n, budget)
-	}
-	waited := false
-	for {
-		if !c.overBudget(s, n) {
-			return nil
-		}
-		wake := c.space.freed.wait()
-		c.runRetention(s, n)
-		if !c.overBudget(s, n) {
-			return nil
-		}
-		switch r.WhenFull {
-		case FullReject:
-			c.stats.fullRejections.Add(1)
-			return fmt.Errorf("%w: %s holds %d bytes (budget %d); consumers have not acknowledged enough to free a segment",
-				ErrFull, c.dir, c.diskBytes.Load(), r.MaxTotalSize)
-		case FullDropOldest:
-			if !c.dropOldest(s) {
-				c.stats.fullRejections.Add(1)
-				return fmt.Errorf("%w: nothing left to drop in %s", ErrFull, c.dir)
-			}
-		case FullBlock:
-			if !waited {
-				c.stats.fullWaits.Add(1)
-				waited = true
-			}
-			if err := c.waitForSpace(ctx, wake); err != nil {
-				return err
-			}
-		}
-	}
-}
-
-func nonZero(v int64) int64 {
-	if v == 0 {
-		return 1<<63 - 1
-	}
-	return v
-}
-
-// waitForSpace blocks until something may have freed space.
-func (c *Client) waitForSpace(ctx context.Context, wake <-chan struct{}) error {
-	t := time.NewTimer(retryFullEvery)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return fmt.Errorf("%w: waited for space until the context ended: %w", ErrFull, ctx.Err())
-	case <-c.stop:
-		return ErrClosed
-	case <-wake:
-	case <-t.C:
-	}
-	return nil
-}
 
 // ForceRetentionCleanup applies retention now instead of at the next
 // CleanupInterval.
@@ -196,21 +100,15 @@ const idleSealAfter = time.Second
 // those without appends for idleSealAfter. It reports whether it sealed
 // any, and the time until the next deletable one becomes idle enough.
 func (c *Client) sealDeletableActives(pressure bool, now time.Duration) (sealed bool, recheck time.Duration) {
-	r := &c.cfg.Retention
 	for _, s := range c.allShards() {
 		active := s.active()
 		if active.size.Load() == 0 {
 			continue
 		}
-		age := ageOf(active, now)
-		allowed := !r.ProtectUnconsumed || r.ForceDeleteAfter > 0 && age > r.ForceDeleteAfter
-		if !allowed {
-			allowed, _ = consumedUpTo(s, s.next.Load())
-		}
-		if !allowed {
+		if allowed, _ := c.mayDelete(s, active, now); !allowed {
 			continue
 		}
-		if wait := idleSealAfter - age; !pressure && wait > 0 {
+		if wait := idleSealAfter - ageOf(active, now); !pressure && wait > 0 {
 			if recheck == 0 || wait < recheck {
 				recheck = wait
 			}
@@ -278,15 +176,24 @@ const minKickSpacing = 100 * time.Millisecond
 // is due.
 func (c *Client) retentionLoop() {
 	defer c.bg.Done()
+	runEvery(c.stop, c.retentionKick, c.cfg.Retention.CleanupInterval, func() time.Duration {
+		return c.runRetention(nil, 0)
+	})
+}
+
+// runEvery calls run every interval until stop closes, and soon after a
+// kick (at most every minKickSpacing). run returns how soon it wants to
+// run again (0: at the interval).
+func runEvery(stop <-chan struct{}, kick <-chan struct{}, interval time.Duration, run func() (recheck time.Duration)) {
 	var last time.Time
-	due := time.Now().Add(c.cfg.Retention.CleanupInterval)
+	due := time.Now().Add(interval)
 	t := time.NewTimer(time.Until(due))
 	defer t.Stop()
 	for {
 		select {
-		case <-c.stop:
+		case <-stop:
 			return
-		case <-c.retentionKick:
+		case <-kick:
 			if soon := last.Add(minKickSpacing); soon.Before(due) {
 				due = soon
 				t.Reset(time.Until(due))
@@ -295,8 +202,8 @@ func (c *Client) retentionLoop() {
 		case <-t.C:
 		}
 		last = time.Now()
-		next := c.cfg.Retention.CleanupInterval
-		if recheck := c.runRetention(nil, 0); recheck > 0 {
+		next := interval
+		if recheck := run(); recheck > 0 {
 			next = min(next, recheck+10*time.Millisecond)
 		}
 		due = last.Add(next)
@@ -338,15 +245,22 @@ func (c *Client) oldestSegments() []shardSegment {
 	return out
 }
 
-// deletionAllowed applies ProtectUnconsumed and ForceDeleteAfter to a
-// sealed segment. The offsets it relies on are made durable first, so
-// after a power loss no group's offset points before a deleted segment
-// because of this deletion.
+// deletionAllowed reports whether retention may delete a sealed segment
+// (mayDelete); an active one never is.
 func (c *Client) deletionAllowed(s *shard, seg *segment, now time.Duration) (bool, error) {
-	r := &c.cfg.Retention
 	if !seg.sealed.Load() {
 		return false, nil
 	}
+	return c.mayDelete(s, seg, now)
+}
+
+// mayDelete is the one rule for whether retention may delete seg's data
+// (once sealed): always without ProtectUnconsumed, once older than
+// ForceDeleteAfter when set, and otherwise once every group of the shard
+// has acknowledged all of it. The segment's removal (removeSegment) makes
+// the offsets it relied on durable first.
+func (c *Client) mayDelete(s *shard, seg *segment, now time.Duration) (bool, error) {
+	r := &c.cfg.Retention
 	if r.ForceDeleteAfter > 0 && ageOf(seg, now) > r.ForceDeleteAfter {
 		return true, nil
 	}
@@ -378,35 +292,6 @@ func consumedUpTo(s *shard, end int64) (bool, error) {
 		}
 	}
 	return true, nil
-}
-
-// dropOldest deletes the oldest segment for FullDropOldest, consumed or
-// not: of the shard when its own budget is exceeded, else of the whole
-// directory. An active segment is sealed first so it can go. It reports
-// whether anything was deleted.
-func (c *Client) dropOldest(s *shard) bool {
-	c.space.mu.Lock()
-	defer c.space.mu.Unlock()
-	var victim shardSegment
-	if r := &c.cfg.Retention; r.MaxShardSize > 0 && s.bytes.Load() > r.MaxShardSize {
-		victim = shardSegment{s, s.segments()[0]}
-	} else if all := c.oldestSegments(); len(all) > 0 {
-		victim = all[0]
-	} else {
-		return false
-	}
-	if victim.seg.size.Load() == 0 {
-		return false
-	}
-	if !victim.seg.sealed.Load() {
-		if sealed, err := victim.s.sealActive(); !sealed {
-			if err != nil {
-				c.log.Warn("Could not seal a segment to drop it", zap.Error(err))
-			}
-			return false
-		}
-	}
-	return c.removeSegment(victim.s, victim.seg, "drop_oldest") == nil
 }
 
 // sealActive rotates a non-empty active segment so retention may delete

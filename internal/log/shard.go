@@ -35,6 +35,8 @@ type shard struct {
 	segs  []*segment // ascending base; the last one is active
 
 	bytes atomic.Int64 // bytes in this shard's segment files
+	// admitting is the bytes of appends admitted and not yet written.
+	admitting atomic.Int64
 
 	dur  durability
 	wake *notifier // consumers of this namespace in this process
