@@ -88,6 +88,13 @@ type Config struct {
 	// Timeout bounds each request, including a wait under when_full block.
 	// 0: no bound beyond the caller's own deadline.
 	Timeout time.Duration `mapstructure:"timeout"`
+	// MultiProcess lets several collectors write the directory at once:
+	// each takes one of process_slots writer slots and appends only to the
+	// shards s with s mod process_slots = its slot.
+	MultiProcess bool `mapstructure:"multi_process"`
+	// ProcessSlots is the number of writer slots with multi_process (0:
+	// 4). Every writer of the directory must use the same.
+	ProcessSlots int `mapstructure:"process_slots"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -188,7 +195,25 @@ func (cfg *Config) Validate() error {
 	if cfg.Timeout < 0 {
 		add("timeout: must not be negative, got %s", cfg.Timeout)
 	}
+	if cfg.ProcessSlots < 0 || cfg.ProcessSlots > maxShards {
+		add("process_slots: must be between 0 (4) and %d, got %d", maxShards, cfg.ProcessSlots)
+	} else if cfg.MultiProcess && cfg.Shards < cfg.effectiveProcessSlots() {
+		add("shards: must be at least process_slots (%d) with multi_process, so that every writer slot owns a shard, got %d",
+			cfg.effectiveProcessSlots(), cfg.Shards)
+	}
 	return errors.Join(errs...)
+}
+
+// defaultProcessSlots is the writer slots of multi_process when
+// process_slots is 0.
+const defaultProcessSlots = 4
+
+// effectiveProcessSlots is process_slots, or its default.
+func (cfg *Config) effectiveProcessSlots() int {
+	if cfg.ProcessSlots == 0 {
+		return defaultProcessSlots
+	}
+	return cfg.ProcessSlots
 }
 
 func (s *SyncConfig) validate() error {

@@ -53,6 +53,10 @@ func (cfg *Config) engineConfig(logger *zap.Logger) log.CometConfig {
 	ec.Retention.DeleteConsumed = cfg.Retention.DeleteConsumed
 	ec.Retention.CleanupInterval = cfg.Retention.CleanupInterval
 	ec.Retention.WhenFull = fullPolicies[cfg.WhenFull]
+	if cfg.MultiProcess {
+		ec.Concurrency.EnableMultiProcessMode = true
+		ec.Concurrency.ProcessSlots = cfg.effectiveProcessSlots()
+	}
 	ec.Compression = log.CompressionConfig{
 		Codec:            codecs[cfg.Compression.Type],
 		MinCompressSize:  cfg.Compression.MinSize,
@@ -85,18 +89,20 @@ var (
 // configKeys names, for a registry conflict, the exporter key behind each
 // engine setting; settings the exporter does not expose keep their name.
 var configKeys = map[string]string{
-	"Storage.MaxFileSize":          "segment_size",
-	"Storage.MaxEntrySize":         "max_record_size",
-	"Durability.Mode":              "sync::mode",
-	"Durability.Interval":          "sync::interval",
-	"Durability.MaxPendingEntries": "sync::max_pending",
-	"Retention.MaxAge":             "retention::max_age",
-	"Retention.MaxTotalSize":       "retention::max_size",
-	"Retention.ForceDeleteAfter":   "retention::force_delete_after",
-	"Retention.DeleteConsumed":     "retention::delete_consumed",
-	"Retention.CleanupInterval":    "retention::cleanup_interval",
-	"Retention.WhenFull":           "when_full",
-	"Compression.Codec":            "compression::type",
-	"Compression.MinCompressSize":  "compression::min_size",
-	"Compression.BacklogThreshold": "compression::backlog_threshold",
+	"Storage.MaxFileSize":                "segment_size",
+	"Storage.MaxEntrySize":               "max_record_size",
+	"Durability.Mode":                    "sync::mode",
+	"Durability.Interval":                "sync::interval",
+	"Durability.MaxPendingEntries":       "sync::max_pending",
+	"Retention.MaxAge":                   "retention::max_age",
+	"Retention.MaxTotalSize":             "retention::max_size",
+	"Retention.ForceDeleteAfter":         "retention::force_delete_after",
+	"Retention.DeleteConsumed":           "retention::delete_consumed",
+	"Retention.CleanupInterval":          "retention::cleanup_interval",
+	"Retention.WhenFull":                 "when_full",
+	"Concurrency.EnableMultiProcessMode": "multi_process",
+	"Concurrency.ProcessSlots":           "process_slots",
+	"Compression.Codec":                  "compression::type",
+	"Compression.MinCompressSize":        "compression::min_size",
+	"Compression.BacklogThreshold":       "compression::backlog_threshold",
 }

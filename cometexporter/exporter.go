@@ -60,13 +60,18 @@ func (e *cometExporter) start(_ context.Context, host component.Host) error {
 		return describeConflict(err)
 	}
 	e.handle, e.client = h, h.Client()
+	if err := e.picker.own(e.client.OwnedShards(uint32(e.cfg.Shards))); err != nil {
+		e.telemetry.Shutdown()
+		_ = h.Release()
+		return err
+	}
 	if err := h.ReportTelemetry(e.set.TelemetrySettings); err != nil {
 		e.telemetry.Shutdown()
 		_ = h.Release()
 		return err
 	}
 	e.set.Logger.Info("Comet exporter writing", zap.String("directory", h.Directory()),
-		zap.Int("shards", e.cfg.Shards), zap.String("partition_by", string(e.cfg.PartitionBy)),
+		zap.Int("shards", e.cfg.Shards), zap.Uint32s("own_shards", e.picker.owned), zap.String("partition_by", string(e.cfg.PartitionBy)),
 		zap.String("sync", string(e.cfg.Sync.Mode)), zap.Int64("segment_size", e.cfg.effectiveSegmentSize()))
 	return nil
 }

@@ -4,6 +4,7 @@
 package cometexporter // import "github.com/comet-otel/comet/cometexporter"
 
 import (
+	"errors"
 	"slices"
 	"sync/atomic"
 
@@ -16,18 +17,41 @@ type part[T any] struct {
 	data  T
 }
 
-// shardPicker maps requests, resources and trace IDs to shards. Hashes are
-// stable across processes and restarts: one resource or trace always
-// lands in the same shard for a given shard count.
+// shardPicker maps requests, resources and trace IDs to the shards this
+// process writes: all of them, or with multi_process its writer slot's
+// share. Hashes are stable across processes and restarts: one resource or
+// trace always lands in the same shard for a given set of shards.
 type shardPicker struct {
-	shards uint32
-	next   atomic.Uint32
+	owned []uint32
+	next  atomic.Uint32
 }
 
-func newShardPicker(shards int) *shardPicker { return &shardPicker{shards: uint32(shards)} }
+// newShardPicker picks among shards 0..shards-1 until own says otherwise.
+func newShardPicker(shards int) *shardPicker {
+	p := &shardPicker{}
+	for i := range uint32(shards) {
+		p.owned = append(p.owned, i)
+	}
+	return p
+}
+
+// own restricts the picker to the shards this process may append to.
+func (p *shardPicker) own(shards []uint32) error {
+	if len(shards) == 0 {
+		return errors.New("this collector's writer slot owns none of the exporter's shards: set shards to at least process_slots")
+	}
+	p.owned = shards
+	return nil
+}
+
+// idBound is one past the highest owned shard ID (owned is ascending).
+func (p *shardPicker) idBound() int { return int(p.owned[len(p.owned)-1]) + 1 }
+
+// pick maps a hash to one of the owned shards.
+func (p *shardPicker) pick(h uint64) uint32 { return p.owned[h%uint64(len(p.owned))] }
 
 // roundRobin returns the next shard in turn.
-func (p *shardPicker) roundRobin() uint32 { return (p.next.Add(1) - 1) % p.shards }
+func (p *shardPicker) roundRobin() uint32 { return p.pick(uint64(p.next.Add(1) - 1)) }
 
 const (
 	fnvOffset64 = 14695981039346656037
@@ -40,7 +64,7 @@ func (p *shardPicker) forTraceID(id pcommon.TraceID) uint32 {
 	for _, b := range id {
 		h = (h ^ uint64(b)) * fnvPrime64
 	}
-	return uint32(h % uint64(p.shards))
+	return p.pick(h)
 }
 
 // forResource hashes a resource's attributes, in key order, with FNV-1a.
@@ -66,7 +90,7 @@ func (p *shardPicker) forResource(res pcommon.Resource) uint32 {
 		write(v.Type().String())
 		write(v.AsString())
 	}
-	return uint32(h % uint64(p.shards))
+	return p.pick(h)
 }
 
 // resourceShards returns the shard of each of n resources, and whether

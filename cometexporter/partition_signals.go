@@ -57,7 +57,7 @@ func (p *shardPicker) partitionTracesByTraceID(td ptrace.Traces) []part[ptrace.T
 		rs           ptrace.ResourceSpans
 		ss           ptrace.ScopeSpans
 	}
-	targets := make([]target, p.shards)
+	targets := make([]target, p.idBound())
 	rss := td.ResourceSpans()
 	for i := range rss.Len() {
 		rs := rss.At(i)

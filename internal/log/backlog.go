@@ -22,7 +22,7 @@ func (c *Consumer) OldestUnackedTime(ctx context.Context, shardID uint32) (t tim
 	if err != nil || !exists {
 		return time.Time{}, false, err
 	}
-	if c.c.readOnly {
+	if s.readOnly {
 		s.refresh()
 	}
 	off := s.firstEntry()

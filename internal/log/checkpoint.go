@@ -42,7 +42,7 @@ func (c *Client) checkpointActiveSegments() {
 // longer describes it (a crash cut the segment below it), so that no
 // reader trusts it once the writer appends past it again.
 func (s *shard) dropStaleCheckpoint(seg *segment, cause error) {
-	if s.c.readOnly || errors.Is(cause, os.ErrNotExist) {
+	if s.readOnly || errors.Is(cause, os.ErrNotExist) {
 		return
 	}
 	s.c.log.Debug("Scanning the active segment: its checkpoint does not describe it",

@@ -29,6 +29,7 @@ type Client struct {
 	cfg      CometConfig
 	log      *zap.Logger
 	lock     *dirLock
+	slot     *writerSlot // multi-process mode: the writer slot held (slots.go)
 	readOnly bool
 	clock    clock
 
@@ -115,7 +116,7 @@ func newClient(dataDir string, config CometConfig, clk clock) (*Client, error) {
 		if err := os.MkdirAll(dir, cfg.Storage.DirMode); err != nil {
 			return nil, fmt.Errorf("create comet data directory: %w", err)
 		}
-		if c.lock, err = acquireDirLock(dir, cfg.Storage.FileMode); err != nil {
+		if err := c.lockForWriting(); err != nil {
 			return nil, err
 		}
 	}
@@ -125,14 +126,43 @@ func newClient(dataDir string, config CometConfig, clk clock) (*Client, error) {
 	}
 	if err != nil {
 		c.closeShards()
-		if c.lock != nil {
-			_ = c.lock.release()
-		}
+		c.releaseLocks()
 		return nil, err
 	}
 	c.startBackground()
 	c.log.Debug("Opened comet log", zap.Int("shards", len(c.shards)), zap.Int64("disk_bytes", c.diskBytes.Load()))
 	return c, nil
+}
+
+// lockForWriting takes the writer lock, or in multi-process mode shares
+// it and takes a writer slot.
+func (c *Client) lockForWriting() error {
+	var err error
+	if !c.cfg.Concurrency.EnableMultiProcessMode {
+		c.lock, err = acquireDirLock(c.dir, c.cfg.Storage.FileMode)
+		return err
+	}
+	if c.lock, err = acquireSharedDirLock(c.dir, c.cfg.Storage.FileMode); err != nil {
+		return err
+	}
+	if c.slot, err = acquireSlot(c.dir, c.cfg.Concurrency.ProcessSlots, c.cfg.Storage.FileMode, c.cfg.Storage.DirMode); err != nil {
+		_ = c.lock.release()
+		return err
+	}
+	c.log = c.log.With(zap.Int("writer_slot", c.slot.slot))
+	return nil
+}
+
+// releaseLocks gives back the writer slot and the writer lock.
+func (c *Client) releaseLocks() error {
+	var errs []error
+	if c.slot != nil {
+		errs = append(errs, c.slot.release())
+	}
+	if c.lock != nil {
+		errs = append(errs, c.lock.release())
+	}
+	return errors.Join(errs...)
 }
 
 // openExistingShards opens every shard directory found on disk.
@@ -260,6 +290,10 @@ func (c *Client) shardForAppend(stream string) (*shard, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !c.ownsShard(k.shard) {
+		return nil, fmt.Errorf("%w: %s belongs to writer slot %d of %d; this process holds slot %d (Client.OwnedShards)",
+			ErrNotOwner, stream, k.shard%uint32(c.slot.slots), c.slot.slots, c.slot.slot)
+	}
 	s, err := c.shardByKey(k, true)
 	if err != nil {
 		return nil, err
@@ -336,7 +370,7 @@ func (c *Client) Len(ctx context.Context, stream string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if c.readOnly {
+	if s.readOnly {
 		s.refresh()
 	}
 	return s.next.Load(), nil
@@ -382,9 +416,7 @@ func (c *Client) Close() error {
 	c.releaseAllPresences()
 	c.files.closeAll()
 	errs = append(errs, c.closeShards())
-	if c.lock != nil {
-		errs = append(errs, c.lock.release())
-	}
+	errs = append(errs, c.releaseLocks())
 	c.wakeAllConsumers()
 	return c.closeError(errs)
 }

@@ -85,9 +85,14 @@ type StorageConfig struct {
 
 // ConcurrencyConfig controls how processes share a data directory.
 type ConcurrencyConfig struct {
-	// EnableMultiProcessMode (several writer processes on one directory)
-	// is not supported yet; NewClient rejects it.
+	// EnableMultiProcessMode lets several writer processes share the
+	// directory: each takes one of ProcessSlots slots and appends only to
+	// the shards s with s % ProcessSlots == its slot (see slots.go). Every
+	// writer of a directory must use the same ProcessSlots.
 	EnableMultiProcessMode bool
+	// ProcessSlots is the number of writer slots in multi-process mode
+	// (default 4): at most that many writer processes at once.
+	ProcessSlots int
 	// ReadOnly opens the directory without taking the writer lock, for
 	// consumers in a process other than the writer's. Append fails with
 	// ErrReadOnly; nothing is repaired or deleted; new entries and
@@ -244,8 +249,10 @@ func (c *CometConfig) validate() error {
 		return fmt.Errorf("Storage.CheckpointTime must not be negative, got %d", c.Storage.CheckpointTime)
 	case c.Storage.MaxEntrySize < 1 || c.Storage.MaxEntrySize > hardMaxEntrySize:
 		return fmt.Errorf("Storage.MaxEntrySize must be between 1 and %d, got %d", hardMaxEntrySize, c.Storage.MaxEntrySize)
-	case c.Concurrency.EnableMultiProcessMode:
-		return fmt.Errorf("Concurrency.EnableMultiProcessMode: several writer processes per directory are not supported; use one writer and ReadOnly readers")
+	case c.Concurrency.EnableMultiProcessMode && c.Concurrency.ReadOnly:
+		return fmt.Errorf("Concurrency: EnableMultiProcessMode is for writers; a ReadOnly client reads every writer's shards without it")
+	case c.Concurrency.ProcessSlots < 0 || c.Concurrency.ProcessSlots > maxProcessSlots:
+		return fmt.Errorf("Concurrency.ProcessSlots must be between 1 and %d, got %d", maxProcessSlots, c.Concurrency.ProcessSlots)
 	case c.Retention.MaxAge < 0 || c.Retention.ForceDeleteAfter < 0 || c.Retention.CleanupInterval < 0:
 		return fmt.Errorf("Retention: MaxAge, ForceDeleteAfter and CleanupInterval must not be negative")
 	case c.Retention.MaxTotalSize < 0 || c.Retention.MaxShardSize < 0:
@@ -276,6 +283,9 @@ func (c CometConfig) withDefaults() CometConfig {
 	}
 	if c.Storage.MaxFileSize == 0 {
 		c.Storage.MaxFileSize = defaultMaxFileSize
+	}
+	if c.Concurrency.EnableMultiProcessMode && c.Concurrency.ProcessSlots == 0 {
+		c.Concurrency.ProcessSlots = defaultProcessSlots
 	}
 	if c.Durability.Mode == SyncInterval && c.Durability.Interval == 0 {
 		c.Durability.Interval = time.Second

@@ -115,7 +115,7 @@ func (c *Consumer) bind(pattern string) {
 			return
 		}
 		for _, s := range c.c.shardsOf(c.nk) {
-			if c.c.readOnly {
+			if s.readOnly {
 				s.refresh()
 			}
 			c.latestAt[s.key.shard] = s.next.Load()
@@ -211,7 +211,7 @@ func (c *Consumer) group(s *shard) *groupOffset {
 // (see groupTable.reload).
 func (c *Consumer) reloadOffset(id uint32) {
 	if s, ok, err := c.shard(id); err == nil && ok {
-		if c.c.readOnly {
+		if s.readOnly {
 			s.refresh() // the offset may be past the end this process has seen
 		}
 		s.groups.reload(c.opts.Group)
@@ -418,7 +418,7 @@ func (c *Consumer) GetLag(ctx context.Context, shardID uint32) (int64, error) {
 	if err != nil || !ok {
 		return 0, err
 	}
-	if c.c.readOnly {
+	if s.readOnly {
 		s.refresh()
 	}
 	g, exists := s.groups.get(c.opts.Group, false, 0)

@@ -17,7 +17,10 @@
 //
 // # Directory layout
 //
-//	<dataDir>/comet.lock                             writer lock (holds the writer's PID)
+//	<dataDir>/comet.lock                             writer lock (holds the writer's PID; shared by multi-process writers)
+//	<dataDir>/comet.policy                           the writer's delete_consumed policy, for readers (reclaim.go)
+//	<dataDir>/comet.slots/slots                      multi-process writers: the number of writer slots
+//	<dataDir>/comet.slots/slot-K.lock                one per writer slot, locked by the process holding it
 //	<dataDir>/comet.readers/<ns>.<ver>.g-<32 hex>.lock  a consumer group's presence: every process
 //	                                                 with a Consumer of the group on the namespace
 //	                                                 holds a shared lock on it (LockGroup)
@@ -289,7 +292,10 @@
 //
 // One process writes a directory; NewClient takes comet.lock with an OS
 // lock that the kernel releases if the process dies, and a second writer
-// gets ErrLocked naming the holder's PID. Consumers in other processes open
+// gets ErrLocked naming the holder's PID (after waiting up to 2 s for one
+// that is stopping). With ConcurrencyConfig.EnableMultiProcessMode,
+// several writers share it: each holds a writer slot and appends to its
+// slot's shards only, reading the others' (slots.go). Consumers in other processes open
 // the directory with ConcurrencyConfig.ReadOnly. The Processes of one
 // group that use WithGroupMembership, in any process, split the shards:
 // each shard is read by one member at a time, and a member that stops or

@@ -163,7 +163,7 @@ func (c *Client) DeleteSegment(stream string, firstEntry int64) error {
 	if c.readOnly {
 		return ErrReadOnly
 	}
-	s, err := c.existingShard(stream)
+	s, err := c.ownedShard(stream)
 	if err != nil {
 		return err
 	}
@@ -189,12 +189,22 @@ func (c *Client) Rotate(stream string) error {
 	if c.readOnly {
 		return ErrReadOnly
 	}
-	s, err := c.existingShard(stream)
+	s, err := c.ownedShard(stream)
 	if err != nil {
 		return err
 	}
 	_, err = s.sealActive()
 	return err
+}
+
+// ownedShard is existingShard for a change to the shard (DeleteSegment,
+// Rotate): in multi-process mode, only its slot's writer makes one.
+func (c *Client) ownedShard(stream string) (*shard, error) {
+	s, err := c.existingShard(stream)
+	if err == nil && s.readOnly {
+		return nil, fmt.Errorf("%w: %s", ErrNotOwner, stream)
+	}
+	return s, err
 }
 
 // existingShard resolves a stream name without creating the stream, from

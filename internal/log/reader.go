@@ -241,7 +241,7 @@ func (cur *cursor) read(q quota, out []StreamMessage) (_ []StreamMessage, gap in
 // since. moved is false when there is nothing more to read now.
 func (cur *cursor) nextSegment() (moved bool, gap int64, err error) {
 	if !cur.seg.sealed.Load() {
-		return cur.s.c.readOnly && cur.s.refresh(), 0, nil
+		return cur.s.readOnly && cur.s.refresh(), 0, nil
 	}
 	end := cur.seg.end()
 	next := cur.s.segmentFor(end)

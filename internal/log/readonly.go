@@ -146,10 +146,11 @@ func (s *shard) adoptNewSegments(onDisk []int64) bool {
 }
 
 // discover opens shards of the namespace that another process created
-// since this read-only client last looked. Writers create shards
-// themselves, so for them this does nothing.
+// since this client last looked: for a ReadOnly client, or a writer in
+// multi-process mode (the other slots' writers create shards). A single
+// writer creates its shards itself, so for it this does nothing.
 func (c *Client) discover(nk namespaceKey) error {
-	if !c.readOnly {
+	if !c.readOnly && c.slot == nil {
 		return nil
 	}
 	return c.openShardsOf(nk)

@@ -39,6 +39,7 @@ func (c *Client) runRetention(target *shard, need int64) (recheck time.Duration)
 		return 0
 	}
 	sp.lastRun, sp.lastAck = time.Now(), acks
+	c.refreshForeign()
 	now := c.clock.since()
 	c.cleanAll(now, target, need)
 	if c.overAnyBudget(target, need) || !pressure && c.cfg.Retention.DeleteConsumed {
@@ -53,13 +54,43 @@ func (c *Client) runRetention(target *shard, need int64) (recheck time.Duration)
 	return recheck
 }
 
-// cleanAll applies retention to every shard, then the total budget.
+// cleanAll applies retention to every shard this client writes, then the
+// total budget.
 func (c *Client) cleanAll(now time.Duration, target *shard, need int64) {
-	for _, s := range c.allShards() {
+	for _, s := range c.ownShards() {
 		c.cleanShard(s, now, needOf(s, target, need))
 	}
 	if max := c.cfg.Retention.MaxTotalSize; max > 0 {
 		for c.diskBytes.Load()+need > max && c.deleteGloballyOldest(now) {
+		}
+	}
+}
+
+// ownShards returns the shards this client writes, and so keeps.
+func (c *Client) ownShards() []*shard {
+	all := c.allShards()
+	own := all[:0]
+	for _, s := range all {
+		if !s.readOnly {
+			own = append(own, s)
+		}
+	}
+	return own
+}
+
+// refreshForeign brings a multi-process writer's view of the other
+// writers' shards up to date, so the total budget counts their bytes:
+// each writer keeps its own shards within what the others leave.
+func (c *Client) refreshForeign() {
+	if c.slot == nil {
+		return
+	}
+	if err := c.openShardsOf(namespaceKey{}); err != nil {
+		c.log.Debug("Could not look for other writers' shards", zap.Error(err))
+	}
+	for _, s := range c.allShards() {
+		if s.readOnly {
+			s.refresh()
 		}
 	}
 }
@@ -80,7 +111,7 @@ func (c *Client) overAnyBudget(target *shard, need int64) bool {
 		return true
 	}
 	if r.MaxShardSize > 0 {
-		for _, s := range c.allShards() {
+		for _, s := range c.ownShards() {
 			if s.bytes.Load()+needOf(s, target, need) > r.MaxShardSize {
 				return true
 			}
@@ -100,7 +131,7 @@ const idleSealAfter = time.Second
 // those without appends for idleSealAfter. It reports whether it sealed
 // any, and the time until the next deletable one becomes idle enough.
 func (c *Client) sealDeletableActives(pressure bool, now time.Duration) (sealed bool, recheck time.Duration) {
-	for _, s := range c.allShards() {
+	for _, s := range c.ownShards() {
 		active := s.active()
 		if active.size.Load() == 0 {
 			continue
@@ -231,10 +262,11 @@ type shardSegment struct {
 	seg *segment
 }
 
-// oldestSegments returns each shard's first segment, oldest data first.
+// oldestSegments returns the first segment of each shard this client
+// writes, oldest data first.
 func (c *Client) oldestSegments() []shardSegment {
 	var out []shardSegment
-	for _, s := range c.allShards() {
+	for _, s := range c.ownShards() {
 		if segs := s.segments(); len(segs) > 0 && segs[0].size.Load() > 0 {
 			out = append(out, shardSegment{s, segs[0]})
 		}

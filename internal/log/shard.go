@@ -23,6 +23,9 @@ type shard struct {
 	key  streamKey
 	name string // canonical stream name
 	dir  string
+	// readOnly: another process writes the shard (a ReadOnly client, or a
+	// shard of another writer slot); this one only reads and refreshes it.
+	readOnly bool
 
 	// mu serialises appends: entry-number assignment, the write, rotation
 	// and repair. Nothing else is done under it.
@@ -91,7 +94,7 @@ func (s *shard) segmentFor(entry int64) *segment {
 // openShard opens (and, for a writer, repairs) the shard in dir, creating
 // it when create is set.
 func (c *Client) openShard(key streamKey, create bool) (*shard, error) {
-	s := &shard{c: c, key: key, name: key.name(), dir: filepath.Join(c.dir, key.dir())}
+	s := &shard{c: c, key: key, name: key.name(), dir: filepath.Join(c.dir, key.dir()), readOnly: !c.ownsShard(key.shard)}
 	s.dur.init()
 	s.wake = c.notifierFor(namespaceKey{ns: key.ns, ver: key.ver})
 	s.groups.init(s)
@@ -123,7 +126,7 @@ func (c *Client) openShard(key streamKey, create bool) (*shard, error) {
 		s.segs = append(s.segs, seg)
 	}
 	s.checkContinuity()
-	if c.readOnly {
+	if s.readOnly {
 		if len(s.segs) == 0 {
 			return nil, os.ErrNotExist
 		}
@@ -136,7 +139,7 @@ func (c *Client) openShard(key streamKey, create bool) (*shard, error) {
 		s.bytes.Add(seg.size.Load())
 	}
 	s.dur.markSynced(0, s.next.Load())
-	if resyncedAt >= 0 && !c.readOnly {
+	if resyncedAt >= 0 && !s.readOnly {
 		if err := s.pinRenumbering(resyncedAt); err != nil {
 			return nil, err
 		}
@@ -183,7 +186,7 @@ func (s *shard) listSegmentFiles() (bases []int64, odd []string, err error) {
 		bases = append(bases, base)
 		segs[indexFileName(base)] = true
 	}
-	if !s.c.readOnly {
+	if !s.readOnly {
 		for _, e := range entries {
 			name := e.Name()
 			if isLeftover(name, segs) {
@@ -258,7 +261,7 @@ func (s *shard) loadSegment(base int64, active bool) (seg *segment, resynced int
 	}
 	// A reader does not look past damage at the end of the active
 	// segment: the writer may be writing there.
-	resync := !(s.c.readOnly && active)
+	resync := !(s.readOnly && active)
 	res, err := scanSegment(f, sum.size, sum.count, info.Size(), seg.index, resync)
 	if errors.Is(err, ErrNewerFormat) {
 		return nil, -1, withPath(err, seg.path)
@@ -267,7 +270,7 @@ func (s *shard) loadSegment(base int64, active bool) (seg *segment, resynced int
 		return nil, -1, fmt.Errorf("scan segment %s: %w", seg.path, err)
 	}
 	s.reportScan(seg, res, info.Size())
-	if res.validEnd < info.Size() && !s.c.readOnly {
+	if res.validEnd < info.Size() && !s.readOnly {
 		if err := s.truncateTail(seg, res, info.Size()); err != nil {
 			return nil, -1, err
 		}
@@ -276,7 +279,7 @@ func (s *shard) loadSegment(base int64, active bool) (seg *segment, resynced int
 	seg.backwards.Store(res.backwards)
 	if !active {
 		seg.sealed.Store(true)
-		if !s.c.readOnly {
+		if !s.readOnly {
 			s.writeIndex(seg, true)
 		}
 	}
@@ -328,7 +331,7 @@ func (s *shard) reportScan(seg *segment, res scanResult, fileSize int64) {
 		s.c.log.Warn("Damaged record of unknown length: the bytes up to the next intact record count as one entry, and consumer groups past it read on from it again",
 			zap.String("file", seg.path), zap.Int64("entry", seg.base+rel))
 	}
-	if res.validEnd < fileSize && s.c.readOnly {
+	if res.validEnd < fileSize && s.readOnly {
 		return // the writer may still be writing it
 	}
 	if res.validEnd < fileSize {

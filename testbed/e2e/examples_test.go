@@ -58,6 +58,11 @@ func TestExamples(t *testing.T) {
 			needs:   []string{"extension/comet_storage", "exporter/otlp_http"},
 		},
 		{
+			name:    "split-process/multi-writer",
+			configs: []string{"examples/split-process/writer.yaml", "examples/split-process/multi-writer.yaml"},
+			needs:   []string{"exporter/comet"},
+		},
+		{
 			name:    "persistent-queue+upstream",
 			configs: []string{"examples/persistent-queue.yaml"},
 			env:     []string{"COMET_UPSTREAM_ENDPOINT=https://otlp.example.com:4318"},
@@ -189,6 +194,18 @@ func TestExamples_Deliver(t *testing.T) {
 			},
 			exactlyOnce: true,
 		},
+		{
+			// Two writer collectors on one directory (multi_process), each taking load, and a
+			// drain collector.
+			name:  "split-process/two-writers",
+			needs: []string{"receiver/comet", "exporter/comet", "exporter/otlp_http"},
+			procs: []proc{
+				{configs: []string{"examples/split-process/writer.yaml", "examples/split-process/multi-writer.yaml"}, ingest: true},
+				{configs: []string{"examples/split-process/writer.yaml", "examples/split-process/multi-writer.yaml"}, ingest: true},
+				{configs: []string{"examples/split-process/reader.yaml", "examples/edge-buffer-upstream.yaml"}},
+			},
+			exactlyOnce: true,
+		},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -206,7 +223,7 @@ func TestExamples_Deliver(t *testing.T) {
 					}
 				}
 			})
-			otlpPort := 0
+			var otlpPorts []int
 			for i, pc := range c.procs {
 				ports, err := collector.FreePorts(4)
 				if err != nil {
@@ -238,23 +255,28 @@ func TestExamples_Deliver(t *testing.T) {
 					t.Fatal(err)
 				}
 				if pc.ingest {
-					otlpPort = ports[2]
+					otlpPorts = append(otlpPorts, ports[2])
 				}
 			}
 
-			g, err := loadgen.New(loadgen.Options{Endpoint: fmt.Sprintf("127.0.0.1:%d", otlpPort), TotalItems: 20_000})
-			if err != nil {
-				t.Fatal(err)
+			// The load, 20,000 items, is split between the collectors that ingest.
+			per := uint64(20_000 / len(otlpPorts))
+			for i, port := range otlpPorts {
+				g, err := loadgen.New(loadgen.Options{Endpoint: fmt.Sprintf("127.0.0.1:%d", port), TotalItems: per, FirstSeq: uint64(i) * 1_000_000})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				err = g.Run(ctx)
+				cancel()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := g.Stats().AckedItems; got != int64(per) {
+					t.Fatalf("collector %d acknowledged %d of %d items; %s", i, got, per, g.Stats().CodesString())
+				}
+				waitDelivered(t, g.Acked(), backend, time.Minute, procs...)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			if err := g.Run(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if got := g.Stats().AckedItems; got != 20_000 {
-				t.Fatalf("acknowledged %d of 20000 items; %s", got, g.Stats().CodesString())
-			}
-			waitDelivered(t, g.Acked(), backend, time.Minute, procs...)
 			for _, p := range procs {
 				if err := p.Stop(stopTimeout); err != nil {
 					t.Error(err)
