@@ -4,9 +4,12 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +18,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/comet-otel/comet/internal/log"
 )
 
 // signalsDir writes traces, metrics and logs through the real exporter:
@@ -188,4 +193,38 @@ func TestUsage(t *testing.T) {
 		require.Equal(t, exitError, r.code, args)
 		require.Contains(t, r.stderr, want, args)
 	}
+}
+
+// A directory written by multi-process writers: inspect names each
+// writer by its slot while they run.
+func TestInspect_MultiProcessWriters_AreNamedBySlot(t *testing.T) {
+	if runtime.GOOS != "linux" && runtime.GOOS != "windows" {
+		t.Skip("whether a lock is held is told without taking it on Linux and Windows only")
+	}
+	dir := t.TempDir()
+	cfg := log.DefaultCometConfig()
+	cfg.Concurrency.EnableMultiProcessMode = true
+	cfg.Concurrency.ProcessSlots = 2
+	var clients []*log.Client
+	for range 2 {
+		c, err := log.NewClientWithConfig(dir, cfg)
+		require.NoError(t, err)
+		clients = append(clients, c)
+		_, err = c.Append(context.Background(), log.ShardStreamName("logs", "v1", c.OwnedShards(2)[0]), [][]byte{[]byte("x")})
+		require.NoError(t, err)
+	}
+	var rep dirReport
+	require.NoError(t, json.Unmarshal([]byte(ctlOK(t, "inspect", "--json", dir).stdout), &rep))
+	require.Len(t, rep.Writer.Slots, 2)
+	for i, s := range rep.Writer.Slots {
+		require.Equal(t, i, s.Slot)
+		require.Equal(t, "held", s.Held)
+		require.Equal(t, os.Getpid(), s.PID)
+	}
+	require.Contains(t, ctlOK(t, "inspect", dir).stdout, fmt.Sprintf("running, 2 multi-process writers (slot 0: process %d, slot 1: process %d)", os.Getpid(), os.Getpid()))
+	for _, c := range clients {
+		require.NoError(t, c.Close())
+	}
+	require.NoError(t, json.Unmarshal([]byte(ctlOK(t, "inspect", "--json", dir).stdout), &rep))
+	require.Equal(t, "free", rep.Writer.Slots[0].Held)
 }

@@ -11,6 +11,7 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/comet-otel/comet/internal/log"
@@ -45,6 +46,14 @@ type writerReport struct {
 	LockFile string `json:"lock_file"`
 	Held     string `json:"held"` // "held", "free" or "unknown" (Linux and Windows tell without taking the lock)
 	PID      int    `json:"pid"`  // the process that last took the lock; 0 if none
+	// Slots are the writer slots of multi-process writers (multi_process), if any were used.
+	Slots []slotReport `json:"slots,omitempty"`
+}
+
+type slotReport struct {
+	Slot int    `json:"slot"`
+	Held string `json:"held"`
+	PID  int    `json:"pid"` // the process that last held the slot
 }
 
 type namespaceReport struct {
@@ -275,7 +284,29 @@ func writerOf(dir string) writerReport {
 	if err != nil {
 		wr.Held = log.LockUnknown.String()
 	}
+	slots, err := log.InspectSlots(dir)
+	for _, s := range slots {
+		wr.Slots = append(wr.Slots, slotReport{Slot: s.Slot, Held: s.Held.String(), PID: s.PID})
+	}
+	if err != nil {
+		wr.Slots = append(wr.Slots, slotReport{Slot: -1, Held: log.LockUnknown.String()})
+	}
 	return wr
+}
+
+// describeSlots names the multi-process writers holding slots, or says
+// there are none.
+func describeSlots(slots []slotReport) (string, bool) {
+	var held []string
+	for _, s := range slots {
+		if s.Held == "held" {
+			held = append(held, fmt.Sprintf("slot %d: process %d", s.Slot, s.PID))
+		}
+	}
+	if len(held) == 0 {
+		return "", false
+	}
+	return fmt.Sprintf("running, %d multi-process writers (%s)", len(held), strings.Join(held, ", ")), true
 }
 
 // describeWriter is the writer line of human output.
@@ -283,6 +314,9 @@ func describeWriter(w writerReport) string {
 	var last string
 	if w.PID > 0 {
 		last = fmt.Sprintf("; last writer: process %d", w.PID)
+	}
+	if s, ok := describeSlots(w.Slots); ok {
+		return s
 	}
 	switch w.Held {
 	case "held":

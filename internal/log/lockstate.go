@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -52,7 +53,49 @@ type LockState struct {
 // file's first byte, so a lock file that cannot be read because of it is
 // held (and its PID cannot be read), and one that can be read is free.
 func InspectLock(dir string) (LockState, error) {
-	st := LockState{Path: filepath.Join(dir, lockFileName)}
+	return inspectLockFile(filepath.Join(dir, lockFileName))
+}
+
+// SlotState is the state of one writer slot of a directory written in
+// multi-process mode.
+type SlotState struct {
+	Slot int
+	LockState
+}
+
+// InspectSlots reports the writer slots of dir (none unless writers used
+// multi-process mode), in slot order, reading only, as InspectLock does.
+func InspectSlots(dir string) ([]SlotState, error) {
+	entries, err := os.ReadDir(filepath.Join(dir, slotsDirName))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []SlotState
+	for _, e := range entries {
+		k, ok := strings.CutPrefix(e.Name(), "slot-")
+		if !ok {
+			continue
+		}
+		slot, err := strconv.Atoi(strings.TrimSuffix(k, ".lock"))
+		if err != nil || !strings.HasSuffix(k, ".lock") {
+			continue
+		}
+		st, err := inspectLockFile(filepath.Join(dir, slotsDirName, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, SlotState{Slot: slot, LockState: st})
+	}
+	slices.SortFunc(out, func(a, b SlotState) int { return a.Slot - b.Slot })
+	return out, nil
+}
+
+// inspectLockFile reports the state of one lock file (see InspectLock).
+func inspectLockFile(path string) (LockState, error) {
+	st := LockState{Path: path}
 	b, err := os.ReadFile(st.Path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
