@@ -47,7 +47,8 @@ func (sp *spaceState) wakeAll() { sp.freed.notify() }
 // different shards cannot together go past MaxTotalSize, nor appends to
 // one shard past MaxShardSize. Beside the records, each sealed segment
 // has its sparse index file (a few KiB) and each group an offset file per
-// shard; those are not counted.
+// shard; those are not counted. Multi-process writers share their figures
+// (usage.go) and may together go past MaxTotalSize by one batch each.
 
 // reserveSpace reserves n bytes for an append to s if the budgets allow
 // them, counting the appends already admitted and not yet written. Two
@@ -56,7 +57,7 @@ func (sp *spaceState) wakeAll() { sp.freed.notify() }
 func (c *Client) reserveSpace(s *shard, n int64) bool {
 	r := &c.cfg.Retention
 	total, inShard := c.admitting.Add(n), s.admitting.Add(n)
-	if r.MaxTotalSize > 0 && c.diskBytes.Load()+total > r.MaxTotalSize ||
+	if r.MaxTotalSize > 0 && c.budgetBytes()+total > r.MaxTotalSize ||
 		r.MaxShardSize > 0 && s.bytes.Load()+inShard > r.MaxShardSize {
 		c.releaseSpace(s, n)
 		return false
@@ -96,7 +97,7 @@ func (c *Client) admit(ctx context.Context, s *shard, n int64) (release func(), 
 		case FullReject:
 			c.stats.fullRejections.Add(1)
 			return nil, fmt.Errorf("%w: %s holds %d bytes (budget %d); consumers have not acknowledged enough to free a segment",
-				ErrFull, c.dir, c.diskBytes.Load(), r.MaxTotalSize)
+				ErrFull, c.dir, c.budgetBytes(), r.MaxTotalSize)
 		case FullDropOldest:
 			if !c.dropOldest(s) {
 				c.stats.fullRejections.Add(1)

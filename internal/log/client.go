@@ -25,13 +25,13 @@ import (
 // use. One process writes a directory (NewClient takes a lock); other
 // processes may open it ReadOnly to consume.
 type Client struct {
-	dir      string
-	cfg      CometConfig
-	log      *zap.Logger
-	lock     *dirLock
-	slot     *writerSlot // multi-process mode: the writer slot held (slots.go)
-	readOnly bool
-	clock    clock
+	dir  string
+	cfg  CometConfig
+	log  *zap.Logger
+	lock *dirLock
+	slot *writerSlot // multi-process mode: the writer slot held (slots.go)
+	readOnly         bool
+	clock            clock
 
 	mu     sync.RWMutex
 	shards map[streamKey]*shard
@@ -47,6 +47,7 @@ type Client struct {
 	presences   presences              // group presence locks of open consumers
 
 	diskBytes atomic.Int64
+	ownBytes  atomic.Int64 // bytes of the shards this client writes (usage.go)
 	admitting atomic.Int64 // bytes of appends admitted and not yet written (admission.go)
 	stats     counters
 	files     *fileCache // idle segment read descriptors
@@ -123,6 +124,9 @@ func newClient(dataDir string, config CometConfig, clk clock) (*Client, error) {
 	err = checkFormatMarker(dir, c.readOnly, cfg.Storage.FileMode, c.log)
 	if err == nil {
 		err = c.openExistingShards()
+	}
+	if err == nil && c.slot != nil {
+		c.slot.usage.publish(c.ownBytes.Load()) // replaces a dead predecessor's figure
 	}
 	if err != nil {
 		c.closeShards()
@@ -277,6 +281,9 @@ func (c *Client) shardByKey(k streamKey, create bool) (*shard, error) {
 	c.shards[k] = s
 	c.failedShards.Delete(k)
 	c.diskBytes.Add(s.bytes.Load())
+	if !s.readOnly {
+		c.noteOwnBytes(s.bytes.Load())
+	}
 	return s, nil
 }
 

@@ -252,7 +252,7 @@ func (c *CometConfig) validate() error {
 	case c.Concurrency.EnableMultiProcessMode && c.Concurrency.ReadOnly:
 		return fmt.Errorf("Concurrency: EnableMultiProcessMode is for writers; a ReadOnly client reads every writer's shards without it")
 	case c.Concurrency.ProcessSlots < 0 || c.Concurrency.ProcessSlots > maxProcessSlots:
-		return fmt.Errorf("Concurrency.ProcessSlots must be between 1 and %d, got %d", maxProcessSlots, c.Concurrency.ProcessSlots)
+		return fmt.Errorf("Concurrency.ProcessSlots must be between 0 (%d) and %d, got %d", defaultProcessSlots, maxProcessSlots, c.Concurrency.ProcessSlots)
 	case c.Retention.MaxAge < 0 || c.Retention.ForceDeleteAfter < 0 || c.Retention.CleanupInterval < 0:
 		return fmt.Errorf("Retention: MaxAge, ForceDeleteAfter and CleanupInterval must not be negative")
 	case c.Retention.MaxTotalSize < 0 || c.Retention.MaxShardSize < 0:

@@ -76,7 +76,8 @@ func tryDirLock(dir string) (*dirLock, error) {
 func readLockHolder(f *os.File) string {
 	b := make([]byte, 32)
 	n, _ := f.ReadAt(b, 0)
-	pid := strings.TrimSpace(string(b[:n]))
+	first, _, _ := strings.Cut(string(b[:n]), "\n")
+	pid := strings.TrimSpace(first)
 	if _, err := strconv.Atoi(pid); err != nil {
 		return "(unknown PID)"
 	}

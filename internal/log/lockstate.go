@@ -108,7 +108,8 @@ func inspectLockFile(path string) (LockState, error) {
 		return st, err
 	}
 	st.Exists = true
-	if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
+	first, _, _ := strings.Cut(string(b), "\n") // a slot file holds more after its PID line
+	if pid, err := strconv.Atoi(strings.TrimSpace(first)); err == nil && pid > 0 {
 		st.PID = pid
 	}
 	info, err := os.Stat(st.Path)

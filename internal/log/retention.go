@@ -39,7 +39,6 @@ func (c *Client) runRetention(target *shard, need int64) (recheck time.Duration)
 		return 0
 	}
 	sp.lastRun, sp.lastAck = time.Now(), acks
-	c.refreshForeign()
 	now := c.clock.since()
 	c.cleanAll(now, target, need)
 	if c.overAnyBudget(target, need) || !pressure && c.cfg.Retention.DeleteConsumed {
@@ -61,7 +60,7 @@ func (c *Client) cleanAll(now time.Duration, target *shard, need int64) {
 		c.cleanShard(s, now, needOf(s, target, need))
 	}
 	if max := c.cfg.Retention.MaxTotalSize; max > 0 {
-		for c.diskBytes.Load()+need > max && c.deleteGloballyOldest(now) {
+		for c.budgetBytes()+need > max && c.deleteGloballyOldest(now) {
 		}
 	}
 }
@@ -78,23 +77,6 @@ func (c *Client) ownShards() []*shard {
 	return own
 }
 
-// refreshForeign brings a multi-process writer's view of the other
-// writers' shards up to date, so the total budget counts their bytes:
-// each writer keeps its own shards within what the others leave.
-func (c *Client) refreshForeign() {
-	if c.slot == nil {
-		return
-	}
-	if err := c.openShardsOf(namespaceKey{}); err != nil {
-		c.log.Debug("Could not look for other writers' shards", zap.Error(err))
-	}
-	for _, s := range c.allShards() {
-		if s.readOnly {
-			s.refresh()
-		}
-	}
-}
-
 // needOf is the room an append waits for in shard s.
 func needOf(s, target *shard, need int64) int64 {
 	if s == target {
@@ -107,7 +89,7 @@ func needOf(s, target *shard, need int64) int64 {
 // bytes for target, is over budget.
 func (c *Client) overAnyBudget(target *shard, need int64) bool {
 	r := &c.cfg.Retention
-	if r.MaxTotalSize > 0 && c.diskBytes.Load()+need > r.MaxTotalSize {
+	if r.MaxTotalSize > 0 && c.budgetBytes()+need > r.MaxTotalSize {
 		return true
 	}
 	if r.MaxShardSize > 0 {
@@ -377,6 +359,9 @@ func (c *Client) removeSegment(s *shard, seg *segment, reason string) error {
 	size, count := seg.size.Load(), seg.count.Load()
 	s.bytes.Add(-size)
 	c.diskBytes.Add(-size)
+	if !s.readOnly {
+		c.noteOwnBytes(-size)
+	}
 	c.stats.deletedFiles.Add(1)
 	c.stats.deletedEntries.Add(count)
 	dropped := s.groups.noteDeleted(seg, reason != reasonDeletedByCaller)

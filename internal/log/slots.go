@@ -42,6 +42,7 @@ type writerSlot struct {
 	f     *os.File
 	slot  int
 	slots int
+	usage *usage // the other slots' published bytes (usage.go)
 }
 
 // acquireSlot takes the first free slot of dir's pool of slots.
@@ -70,10 +71,16 @@ func acquireSlot(dir string, slots int, mode, dirMode os.FileMode) (*writerSlot,
 			_ = f.Close()
 			continue
 		}
-		if err := f.Truncate(0); err == nil {
-			_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+		// The PID line, padded with spaces to usageOffset: the slot's
+		// usage figure follows (usage.go).
+		pid := fmt.Sprintf("%-*s", usageOffset, strconv.Itoa(os.Getpid())+"\n")
+		_, _ = f.WriteAt([]byte(pid), 0)
+		w := &writerSlot{f: f, slot: k, slots: slots}
+		if w.usage, err = openUsage(sd, w); err != nil {
+			_ = f.Close()
+			return nil, err
 		}
-		return &writerSlot{f: f, slot: k, slots: slots}, nil
+		return w, nil
 	}
 	return nil, fmt.Errorf("%w: all %d writer slots of %s are held (by processes %s); raise Concurrency.ProcessSlots for every writer, or stop one",
 		ErrLocked, slots, dir, strings.Join(holders, ", "))
@@ -108,7 +115,10 @@ func checkSlotCount(sd string, slots int, mode os.FileMode) error {
 }
 
 // release gives the slot back.
-func (w *writerSlot) release() error { return w.f.Close() }
+func (w *writerSlot) release() error {
+	w.usage.close()
+	return w.f.Close()
+}
 
 // acquireSharedDirLock takes comet.lock shared for a multi-process writer,
 // waiting up to dirLockWait for an exclusive holder (a reader reclaiming

@@ -223,3 +223,33 @@ func TestMultiProcess_WriterKilledMidAppendIsTakenOverByTheNext(t *testing.T) {
 		require.LessOrEqual(t, perShard[s], acked[s]+1, "shard %d", s)
 	}
 }
+
+// Two writers in different slots fill one budget: together they stay
+// within it, up to one batch each (they share their figures: usage.go).
+func TestMultiProcess_WritersShareTheBudget(t *testing.T) {
+	dir := t.TempDir()
+	cfg := multiProcessConfig(2)
+	cfg.Retention.MaxTotalSize = 256 << 10
+	cfg.Retention.WhenFull = FullReject
+	a := openClient(t, dir, cfg)
+	b := openClient(t, dir, cfg)
+	batch := make([][]byte, 10)
+	for i := range batch {
+		batch[i] = payload(0, i, 400)
+	}
+	full := map[*Client]bool{}
+	for i := 0; len(full) < 2; i++ {
+		require.Less(t, i, 100_000, "the budget never filled")
+		c := []*Client{a, b}[i%2]
+		_, err := c.Append(context.Background(), ShardStreamName("mp", "v1", c.OwnedShards(mpShards)[i%4/2]), batch)
+		if err != nil {
+			require.ErrorIs(t, err, ErrFull)
+			full[c] = true
+		}
+	}
+	onDisk := segmentBytes(t, dir)
+	t.Logf("two writers left %d bytes of segments for a budget of %d (a counts %d, b %d)", onDisk, cfg.Retention.MaxTotalSize, a.budgetBytes(), b.budgetBytes())
+	// The documented bound: one batch per writer (usage.go).
+	require.LessOrEqual(t, onDisk, cfg.Retention.MaxTotalSize+2*int64(len(batch)*(400+headerSize)))
+	require.Greater(t, onDisk, cfg.Retention.MaxTotalSize*3/4, "both filled their part")
+}

@@ -276,6 +276,7 @@ func (s *shard) write(b *batch) (first int64, seg *segment, segPos, pos int64, e
 	seg.size.Store(size + int64(len(b.buf)))
 	s.bytes.Add(int64(len(b.buf)))
 	s.c.diskBytes.Add(int64(len(b.buf)))
+	s.c.noteOwnBytes(int64(len(b.buf)))
 	return first, seg, size, s.dur.written.Add(int64(len(b.buf))), nil
 }
 
