@@ -25,13 +25,13 @@ import (
 // use. One process writes a directory (NewClient takes a lock); other
 // processes may open it ReadOnly to consume.
 type Client struct {
-	dir  string
-	cfg  CometConfig
-	log  *zap.Logger
-	lock *dirLock
-	slot *writerSlot // multi-process mode: the writer slot held (slots.go)
-	readOnly         bool
-	clock            clock
+	dir      string
+	cfg      CometConfig
+	log      *zap.Logger
+	lock     *dirLock
+	slot     *writerSlot // multi-process mode: the writer slot held (slots.go)
+	readOnly bool
+	clock    clock
 
 	mu     sync.RWMutex
 	shards map[streamKey]*shard
