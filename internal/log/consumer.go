@@ -212,7 +212,7 @@ func (c *Consumer) group(s *shard) *groupOffset {
 func (c *Consumer) reloadOffset(id uint32) {
 	if s, ok, err := c.shard(id); err == nil && ok {
 		if s.readOnly {
-			s.refresh() // the offset may be past the end this process has seen
+			s.catchUp() // the offset may be past the end this process has seen
 		}
 		s.groups.reload(c.opts.Group)
 	}

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
 )
 
@@ -157,13 +159,14 @@ func TestMembership_RefusesConsumerAssignment(t *testing.T) {
 	require.ErrorContains(t, err, "cannot be combined")
 }
 
-// runMemberChild is a member of group "edge" on "mb:v1:shard:*", reading
-// the directory read-only as a collector without the writer would. It
-// prints each entry it handles ("shard entry") before its batch is
-// acknowledged, and stops cleanly when stdin closes.
+// runMemberChild is a member of group "edge" on "<COMET_NS or mb>:v1:shard:*",
+// reading the directory read-only as a collector without the writer
+// would. It prints each entry it handles ("shard entry") before its batch
+// is acknowledged, and stops cleanly when stdin closes.
 func runMemberChild() error {
 	cfg := testConfig()
 	cfg.Concurrency.ReadOnly = true
+	cfg.Logger = zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig()), zapcore.AddSync(os.Stderr), zapcore.WarnLevel))
 	c, err := NewClientWithConfig(os.Getenv("COMET_DIR"), cfg)
 	if err != nil {
 		return err
@@ -175,7 +178,11 @@ func runMemberChild() error {
 		cancel()
 	}()
 	out := bufio.NewWriter(os.Stdout)
-	cons := NewConsumer(c, ConsumerOptions{Group: "edge", Stream: "mb:v1:shard:*"})
+	ns := os.Getenv("COMET_NS")
+	if ns == "" {
+		ns = "mb"
+	}
+	cons := NewConsumer(c, ConsumerOptions{Group: "edge", Stream: ns + ":v1:shard:*"})
 	defer cons.Close()
 	return cons.Process(ctx, func(_ context.Context, msgs []StreamMessage) error {
 		for _, m := range msgs {

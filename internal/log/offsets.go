@@ -126,6 +126,15 @@ func (t *groupTable) dir() string { return filepath.Join(t.s.dir, groupsDirName)
 // the group does not exist and create is not set.
 func (t *groupTable) get(name string, create bool, start int64) (g *groupOffset, ok bool) {
 	t.mu.Lock()
+	g = t.groups[name]
+	t.mu.Unlock()
+	if g != nil {
+		return g, true
+	}
+	if t.s.readOnly {
+		t.s.catchUp() // the stored offset may be past the end this process has seen
+	}
+	t.mu.Lock()
 	defer t.mu.Unlock()
 	if g := t.groups[name]; g != nil {
 		return g, true

@@ -30,6 +30,17 @@ func (s *shard) refresh() bool {
 	return s.adoptNewSegments(bases)
 }
 
+// catchUp refreshes until the shard has nothing new: a refresh that found
+// records at the end of the active segment stops there, before the
+// segments the writer went on to. Bounded, in case the writer outruns it.
+func (s *shard) catchUp() {
+	for range 1000 {
+		if !s.refresh() {
+			return
+		}
+	}
+}
+
 // scanActiveTail indexes records the writer appended to the active segment.
 func (s *shard) scanActiveTail() bool {
 	seg := s.active()

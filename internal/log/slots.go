@@ -88,30 +88,53 @@ func acquireSlot(dir string, slots int, mode, dirMode os.FileMode) (*writerSlot,
 
 // checkSlotCount records the pool size, or refuses a writer whose
 // ProcessSlots differs from the one recorded: the writers would disagree
-// on which shards are whose.
+// on which shards are whose. The first writer creates the file
+// exclusively; one that finds it being written reads it again.
 func checkSlotCount(sd string, slots int, mode os.FileMode) error {
 	path := filepath.Join(sd, slotCountFileName)
-	for range 2 {
+	var content []byte
+	for attempt := 0; ; attempt++ {
 		b, err := readSmallFile(path, 64)
 		if errors.Is(err, os.ErrNotExist) {
-			if err := writeFileAtomic(path, []byte(strconv.Itoa(slots)+"\n"), mode, true); err != nil {
-				return fmt.Errorf("record writer slots in %s: %w", path, err)
+			err = createExclusive(path, []byte(strconv.Itoa(slots)+"\n"), mode)
+			if err == nil || errors.Is(err, os.ErrExist) {
+				continue // read back what we, or another writer, wrote
 			}
-			continue // read back: another writer may have raced us
+			return fmt.Errorf("record writer slots in %s: %w", path, err)
 		}
 		if err != nil {
 			return fmt.Errorf("read %s: %w", path, err)
 		}
-		recorded, err := strconv.Atoi(strings.TrimSpace(string(b)))
-		if err != nil {
-			return fmt.Errorf("%s: not a slot count: %q", path, b)
+		content = b
+		line, complete := strings.CutSuffix(string(b), "\n")
+		if recorded, err := strconv.Atoi(line); complete && err == nil {
+			if recorded != slots {
+				return fmt.Errorf("Concurrency.ProcessSlots is %d, but the writers of this directory use %d (%s)", slots, recorded, path)
+			}
+			return nil
 		}
-		if recorded != slots {
-			return fmt.Errorf("Concurrency.ProcessSlots is %d, but the writers of this directory use %d (%s)", slots, recorded, path)
+		if attempt >= 20 {
+			return fmt.Errorf("%s: not a slot count: %q", path, content)
 		}
-		return nil
+		time.Sleep(10 * time.Millisecond) // being written by another writer
 	}
-	return nil
+}
+
+// createExclusive writes a new file at path, failing with os.ErrExist if
+// there is one.
+func createExclusive(path string, data []byte, mode os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if serr := f.Sync(); err == nil {
+		err = serr
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // release gives the slot back.

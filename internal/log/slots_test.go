@@ -5,12 +5,14 @@ package log
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -252,4 +254,109 @@ func TestMultiProcess_WritersShareTheBudget(t *testing.T) {
 	// The documented bound: one batch per writer (usage.go).
 	require.LessOrEqual(t, onDisk, cfg.Retention.MaxTotalSize+2*int64(len(batch)*(400+headerSize)))
 	require.Greater(t, onDisk, cfg.Retention.MaxTotalSize*3/4, "both filled their part")
+}
+
+// Writer and member processes together: two writers and two members of
+// one group; one writer is killed mid-append (a new one takes its slot)
+// and one member mid-delivery (a new one joins). Every acknowledged entry
+// is delivered; only the killed member's unacknowledged batch comes twice.
+func TestMultiProcess_WritersAndMembersSurviveKills(t *testing.T) {
+	dir := t.TempDir()
+	acked := map[uint32]int64{}
+	delivered := map[MessageID]int{}
+	who := map[MessageID][]int{}
+	var mu sync.Mutex
+	type proc struct {
+		cmd   *exec.Cmd
+		stop  func()
+		lines  atomic.Int64 // entries it printed
+		stderr bytes.Buffer
+	}
+	var procs []*proc
+	var readers sync.WaitGroup
+	defer func() {
+		for _, p := range procs {
+			_ = p.cmd.Process.Kill()
+			_ = p.cmd.Wait()
+			if t.Failed() {
+				t.Logf("%s printed %d lines; stderr: %s", p.cmd.Env[len(p.cmd.Env)-1], p.lines.Load(), p.stderr.String())
+			}
+		}
+	}()
+	start := func(role string, env ...string) *proc {
+		cmd := childCommand(role, append([]string{"COMET_DIR=" + dir}, env...)...)
+		in, err := cmd.StdinPipe()
+		require.NoError(t, err)
+		p := &proc{cmd: cmd, stop: func() { _ = in.Close() }}
+		cmd.Stderr = &p.stderr
+		lines := startWithLines(t, cmd)
+		idx := len(procs)
+		procs = append(procs, p)
+		readers.Go(func() {
+			for line := range lines {
+				var s uint32
+				var e int64
+				if _, err := fmt.Sscanf(line, "%d %d", &s, &e); err != nil {
+					continue // "slot K"
+				}
+				mu.Lock()
+				if role == "mpwriter" {
+					acked[s] = max(acked[s], e+1)
+				} else {
+					id := MessageID{ShardID: s, EntryNumber: e}
+					delivered[id]++
+					who[id] = append(who[id], idx)
+				}
+				mu.Unlock()
+				p.lines.Add(1)
+			}
+		})
+		return p
+	}
+	steady := start("mpwriter", "COMET_N=3000")
+	doomedWriter := start("mpwriter", "COMET_N=1000000")
+	start("member", "COMET_NS=mp")
+	doomedMember := start("member", "COMET_NS=mp")
+	eventually(t, 20*time.Second, func() bool { return doomedMember.lines.Load() > 300 }, "writers appending, members delivering")
+	require.NoError(t, doomedMember.cmd.Process.Signal(syscall.SIGKILL))
+	require.NoError(t, doomedWriter.cmd.Process.Signal(syscall.SIGKILL))
+	start("member", "COMET_NS=mp")
+	heir := start("mpwriter", "COMET_N=500")
+	eventually(t, 30*time.Second, func() bool { return steady.lines.Load() == 2*3000 && heir.lines.Load() == 2*500 }, "the writers finished")
+	eventually(t, 30*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for s := range uint32(mpShards) {
+			for e := range acked[s] {
+				if delivered[MessageID{ShardID: s, EntryNumber: e}] == 0 {
+					return false
+				}
+			}
+		}
+		return true
+	}, "every acknowledged entry delivered")
+	for _, p := range procs {
+		p.stop()
+	}
+	for _, p := range procs {
+		_ = p.cmd.Wait()
+	}
+	readers.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	dups := 0
+	for _, n := range delivered {
+		dups += n - 1
+	}
+	t.Logf("%d entries delivered, %d twice (the killed member's unacknowledged batch)", len(delivered), dups)
+	if dups > 10 {
+		n := 0
+		for id, c := range delivered {
+			if c > 1 && n < 20 {
+				t.Logf("entry %d of shard %d delivered by processes %v", id.EntryNumber, id.ShardID, who[id])
+				n++
+			}
+		}
+	}
+	require.LessOrEqual(t, dups, 10)
 }
