@@ -267,8 +267,8 @@ func TestMultiProcess_WritersAndMembersSurviveKills(t *testing.T) {
 	who := map[MessageID][]int{}
 	var mu sync.Mutex
 	type proc struct {
-		cmd   *exec.Cmd
-		stop  func()
+		cmd    *exec.Cmd
+		stop   func()
 		lines  atomic.Int64 // entries it printed
 		stderr bytes.Buffer
 	}
