@@ -64,6 +64,23 @@ func BenchmarkAppend(b *testing.B) {
 	}
 }
 
+// BenchmarkAppendDefaults appends batches to one shard from one goroutine
+// with DefaultCometConfig, except no fsync (sync none) and a disk budget
+// no run reaches, so nothing is deleted: the engine's own cost, compared
+// with BenchmarkRawWrite in the same run (issue 13).
+func BenchmarkAppendDefaults(b *testing.B) {
+	for _, size := range benchSizes {
+		for _, n := range benchBatches {
+			b.Run(fmt.Sprintf("size=%d/batch=%d", size, n), func(b *testing.B) {
+				cfg := DefaultCometConfig()
+				cfg.Durability.Mode = SyncNone
+				cfg.Retention.MaxTotalSize = 1 << 50
+				benchAppendWith(b, cfg, n, size, 1)
+			})
+		}
+	}
+}
+
 // BenchmarkAppend16Shards appends batches to 16 shards from 16 goroutines.
 func BenchmarkAppend16Shards(b *testing.B) {
 	for _, mode := range benchModes {
@@ -80,7 +97,12 @@ func BenchmarkAppend16Shards(b *testing.B) {
 // benchAppend runs b.N appends of an n-entry batch spread over shards
 // streams, one goroutine per shard.
 func benchAppend(b *testing.B, mode SyncMode, n, size, shards int) {
-	c, err := NewClientWithConfig(b.TempDir(), benchConfig(mode))
+	benchAppendWith(b, benchConfig(mode), n, size, shards)
+}
+
+// benchAppendWith is benchAppend with a given configuration.
+func benchAppendWith(b *testing.B, cfg CometConfig, n, size, shards int) {
+	c, err := NewClientWithConfig(b.TempDir(), cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -110,7 +132,7 @@ func benchAppend(b *testing.B, mode SyncMode, n, size, shards int) {
 	wg.Wait()
 	b.StopTimer()
 	reportEntries(b, int64(b.N)*int64(n))
-	if st := c.GetStats(); st.Fsyncs > 0 && mode == SyncAlways {
+	if st := c.GetStats(); st.Fsyncs > 0 && cfg.Durability.Mode == SyncAlways {
 		b.ReportMetric(float64(st.FsyncedEntries)/float64(st.Fsyncs), "entries/fsync")
 	}
 }

@@ -22,6 +22,8 @@ type batch struct {
 	ts     int64
 	raw    int64 // entry bytes before compression
 	zipped int64 // entries stored compressed
+
+	restScratch [headerSize - 8]byte // for headerRestCRC
 }
 
 var batchPool = sync.Pool{New: func() any { return new(batch) }}
@@ -57,12 +59,7 @@ func mayCompress(entries [][]byte, cfg *CompressionConfig) bool {
 	if cfg.Codec != CodecZstd {
 		return false
 	}
-	for _, e := range entries {
-		if len(e) >= cfg.MinCompressSize && len(e) > 0 {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(entries, func(e []byte) bool { return wantsCompression(e, cfg) })
 }
 
 // encodeInPlace encodes entries stored raw: every record's place is known
@@ -78,11 +75,11 @@ func encodeInPlace(entries [][]byte, parts, total int, ts int64) *batch {
 		off += headerSize + len(e)
 		b.raw += int64(len(e))
 	}
+	restCRC := headerRestCRC(&b.restScratch, ts, codecRawFlag)
 	fill := func(from, to int) {
 		for i := from; i < to; i++ {
 			rec := b.buf[b.starts[i] : b.starts[i]+headerSize+len(entries[i])]
-			copy(rec[headerSize:], entries[i])
-			putHeader(rec, ts, codecRawFlag)
+			putRecord(rec, ts, codecRawFlag, restCRC, entries[i])
 		}
 	}
 	var wg sync.WaitGroup
@@ -132,14 +129,20 @@ func (b *batch) encode(entries [][]byte, sizeHint int, cfg *CompressionConfig) *
 	starts := slices.Grow(b.starts, len(entries))
 	var raw, zipped int64
 	var zero [headerSize]byte
+	restCRC := headerRestCRC(&b.restScratch, b.ts, codecRawFlag)
 	for _, e := range entries {
 		start := len(buf)
 		starts = append(starts, start)
+		raw += int64(len(e))
+		if !wantsCompression(e, cfg) {
+			buf = slices.Grow(buf, headerSize+len(e))[:start+headerSize+len(e)]
+			putRecord(buf[start:], b.ts, codecRawFlag, restCRC, e)
+			continue
+		}
 		buf = append(buf, zero[:]...)
 		var flags byte
 		buf, flags = appendPayload(buf, e, cfg)
 		putHeader(buf[start:], b.ts, flags)
-		raw += int64(len(e))
 		if flags != codecRawFlag {
 			zipped++
 		}
