@@ -58,8 +58,8 @@ func headerRestCRC(scratch *[headerSize - 8]byte, ts int64, flags byte) uint32 {
 }
 
 // putRecord writes the record of payload p stored as is (header and copy)
-// to rec, which is headerSize+len(p) bytes; restCRC is headerRestCRC(ts,
-// flags). The checksum is taken over p where it lies, not over its copy:
+// to rec, which is headerSize+len(p) bytes; restCRC is headerRestCRC of
+// ts and flags. The checksum is taken over p where it lies, not over its copy:
 // reading back bytes just stored stalls the CPU (stores are not forwarded
 // to loads that straddle them) and costs more than the checksum itself.
 func putRecord(rec []byte, ts int64, flags byte, restCRC uint32, p []byte) {
