@@ -64,6 +64,33 @@ func BenchmarkAppend(b *testing.B) {
 	}
 }
 
+// BenchmarkAppendDefaults appends batches to one shard from one goroutine
+// with DefaultCometConfig, except no fsync (sync none) and a disk budget:
+// keep=all has one that no run reaches, so nothing is deleted (compare it
+// with BenchmarkRawWriteKeepAll); keep=512MiB drops the oldest segments
+// beyond benchDiskBudget (compare it with BenchmarkRawWrite, which deletes
+// its files at the same size). Issue 13 asks for at least half of
+// BenchmarkRawWrite, measured in the same run.
+func BenchmarkAppendDefaults(b *testing.B) {
+	for _, keep := range []struct {
+		name   string
+		budget int64
+		full   FullPolicy
+	}{{"all", 1 << 50, FullBlock}, {"512MiB", benchDiskBudget, FullDropOldest}} {
+		for _, size := range benchSizes {
+			for _, n := range benchBatches {
+				b.Run(fmt.Sprintf("keep=%s/size=%d/batch=%d", keep.name, size, n), func(b *testing.B) {
+					cfg := DefaultCometConfig()
+					cfg.Durability.Mode = SyncNone
+					cfg.Retention.MaxTotalSize = keep.budget
+					cfg.Retention.WhenFull = keep.full
+					benchAppendWith(b, cfg, n, size, 1)
+				})
+			}
+		}
+	}
+}
+
 // BenchmarkAppend16Shards appends batches to 16 shards from 16 goroutines.
 func BenchmarkAppend16Shards(b *testing.B) {
 	for _, mode := range benchModes {
@@ -80,7 +107,12 @@ func BenchmarkAppend16Shards(b *testing.B) {
 // benchAppend runs b.N appends of an n-entry batch spread over shards
 // streams, one goroutine per shard.
 func benchAppend(b *testing.B, mode SyncMode, n, size, shards int) {
-	c, err := NewClientWithConfig(b.TempDir(), benchConfig(mode))
+	benchAppendWith(b, benchConfig(mode), n, size, shards)
+}
+
+// benchAppendWith is benchAppend with a given configuration.
+func benchAppendWith(b *testing.B, cfg CometConfig, n, size, shards int) {
+	c, err := NewClientWithConfig(b.TempDir(), cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -110,55 +142,76 @@ func benchAppend(b *testing.B, mode SyncMode, n, size, shards int) {
 	wg.Wait()
 	b.StopTimer()
 	reportEntries(b, int64(b.N)*int64(n))
-	if st := c.GetStats(); st.Fsyncs > 0 && mode == SyncAlways {
+	if st := c.GetStats(); st.Fsyncs > 0 && cfg.Durability.Mode == SyncAlways {
 		b.ReportMetric(float64(st.FsyncedEntries)/float64(st.Fsyncs), "entries/fsync")
 	}
 }
 
 // BenchmarkRawWrite is the ceiling: the same records written with one
 // write(2) per batch to a file rotated at the same size, nothing else.
+// Files beyond benchDiskBudget are deleted.
 func BenchmarkRawWrite(b *testing.B) {
 	for _, size := range benchSizes {
 		for _, n := range benchBatches {
 			b.Run(fmt.Sprintf("size=%d/batch=%d", size, n), func(b *testing.B) {
-				cfg := CompressionConfig{}
-				enc := encodeBatch(benchBatch(n, size), time.Now().UnixNano(), &cfg)
-				buf := slices.Clone(enc.buf)
-				enc.free()
-				dir := b.TempDir()
-				var f *os.File
-				var files []string
-				var written int64
-				b.SetBytes(int64(n * size))
-				b.ReportAllocs()
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					if f == nil || written+int64(len(buf)) > defaultMaxFileSize {
-						if f != nil {
-							_ = f.Close()
-						}
-						if len(files)*defaultMaxFileSize >= benchDiskBudget {
-							_ = os.Remove(files[0])
-							files = files[1:]
-						}
-						var err error
-						files = append(files, filepath.Join(dir, fmt.Sprintf("seg-%d", i)))
-						if f, err = os.Create(files[len(files)-1]); err != nil {
-							b.Fatal(err)
-						}
-						written = 0
-					}
-					if _, err := f.Write(buf); err != nil {
-						b.Fatal(err)
-					}
-					written += int64(len(buf))
-				}
-				b.StopTimer()
-				_ = f.Close()
-				reportEntries(b, int64(b.N)*int64(n))
+				benchRawWrite(b, n, size, benchDiskBudget)
 			})
 		}
 	}
+}
+
+// BenchmarkRawWriteKeepAll is BenchmarkRawWrite deleting nothing, the
+// ceiling of BenchmarkAppendDefaults/keep=all: the kernel then fills new
+// page-cache pages instead of reusing those of deleted files, which costs
+// more on some machines (VMs whose host backs guest memory on first use).
+func BenchmarkRawWriteKeepAll(b *testing.B) {
+	for _, size := range benchSizes {
+		for _, n := range benchBatches {
+			b.Run(fmt.Sprintf("size=%d/batch=%d", size, n), func(b *testing.B) {
+				benchRawWrite(b, n, size, 0)
+			})
+		}
+	}
+}
+
+// benchRawWrite runs b.N writes of an encoded n-entry batch, deleting the
+// oldest files beyond budget bytes (0: none).
+func benchRawWrite(b *testing.B, n, size int, budget int64) {
+	cfg := CompressionConfig{}
+	enc := encodeBatch(benchBatch(n, size), time.Now().UnixNano(), &cfg)
+	buf := slices.Clone(enc.buf)
+	enc.free()
+	dir := b.TempDir()
+	var f *os.File
+	var files []string
+	var written int64
+	b.SetBytes(int64(n * size))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if f == nil || written+int64(len(buf)) > defaultMaxFileSize {
+			if f != nil {
+				_ = f.Close()
+			}
+			if budget > 0 && int64(len(files))*defaultMaxFileSize >= budget {
+				_ = os.Remove(files[0])
+				files = files[1:]
+			}
+			var err error
+			files = append(files, filepath.Join(dir, fmt.Sprintf("seg-%d", i)))
+			if f, err = os.Create(files[len(files)-1]); err != nil {
+				b.Fatal(err)
+			}
+			written = 0
+		}
+		if _, err := f.Write(buf); err != nil {
+			b.Fatal(err)
+		}
+		written += int64(len(buf))
+	}
+	b.StopTimer()
+	_ = f.Close()
+	reportEntries(b, int64(b.N)*int64(n))
 }
 
 // BenchmarkAppendAlways8Writers is group commit: 8 goroutines appending

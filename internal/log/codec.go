@@ -26,7 +26,7 @@ var (
 // and compression saves at least 10%. It returns the extended slice and the
 // codec flag to store in the header.
 func appendPayload(dst, entry []byte, cfg *CompressionConfig) ([]byte, byte) {
-	if cfg.Codec == CodecZstd && len(entry) >= cfg.MinCompressSize && len(entry) > 0 {
+	if wantsCompression(entry, cfg) {
 		if enc, err := zstdEncoder(); err == nil {
 			start := len(dst)
 			out := enc.EncodeAll(entry, dst)
@@ -37,6 +37,11 @@ func appendPayload(dst, entry []byte, cfg *CompressionConfig) ([]byte, byte) {
 		}
 	}
 	return append(dst, entry...), codecRawFlag
+}
+
+// wantsCompression reports whether the codec asks for entry to be compressed.
+func wantsCompression(entry []byte, cfg *CompressionConfig) bool {
+	return cfg.Codec == CodecZstd && len(entry) >= cfg.MinCompressSize && len(entry) > 0
 }
 
 // decodePayload returns the entry stored in payload. Raw payloads are

@@ -45,6 +45,32 @@ func putHeader(rec []byte, ts int64, flags byte) {
 	binary.LittleEndian.PutUint32(rec[4:8], crc32.Checksum(rec[8:], castagnoli))
 }
 
+// headerRestCRC is the CRC-32C of header bytes [8:20] of a record with
+// this timestamp and flags: the start of the checksum of every record of
+// a batch that shares them, so it is computed once per batch. scratch
+// holds the bytes (a heap buffer: a local array would escape to the heap
+// through crc32's indirect call).
+func headerRestCRC(scratch *[headerSize - 8]byte, ts int64, flags byte) uint32 {
+	*scratch = [headerSize - 8]byte{}
+	binary.LittleEndian.PutUint64(scratch[0:8], uint64(ts))
+	scratch[8] = flags
+	return crc32.Checksum(scratch[:], castagnoli)
+}
+
+// putRecord writes the record of payload p stored as is (header and copy)
+// to rec, which is headerSize+len(p) bytes; restCRC is headerRestCRC of
+// ts and flags. The checksum is taken over p where it lies, not over its copy:
+// reading back bytes just stored stalls the CPU (stores are not forwarded
+// to loads that straddle them) and costs more than the checksum itself.
+func putRecord(rec []byte, ts int64, flags byte, restCRC uint32, p []byte) {
+	crc := crc32.Update(restCRC, castagnoli, p)
+	binary.LittleEndian.PutUint32(rec[0:4], uint32(len(p)))
+	binary.LittleEndian.PutUint32(rec[4:8], crc)
+	binary.LittleEndian.PutUint64(rec[8:16], uint64(ts))
+	binary.LittleEndian.PutUint32(rec[16:20], uint32(flags)) // flags, version 0, reserved 0
+	copy(rec[headerSize:], p)
+}
+
 // parseHeader decodes b[:headerSize]. ok is false when the fixed fields
 // hold values no writer of this format produces (unknown codec, non-zero
 // reserved bytes, another format version, a length above the hard

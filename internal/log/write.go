@@ -22,6 +22,8 @@ type batch struct {
 	ts     int64
 	raw    int64 // entry bytes before compression
 	zipped int64 // entries stored compressed
+
+	restScratch [headerSize - 8]byte // for headerRestCRC
 }
 
 var batchPool = sync.Pool{New: func() any { return new(batch) }}
@@ -29,25 +31,28 @@ var batchPool = sync.Pool{New: func() any { return new(batch) }}
 // maxPooledBatch keeps one huge batch from pinning its memory in the pool.
 const maxPooledBatch = 8 << 20
 
-// parallelEncodeBytes is the batch size from which encoding is split over
-// the available cores: below it, handing work to another goroutine costs
-// more than it saves.
+// parallelEncodeBytes is the batch size from which compression is split
+// over the available cores: below it, handing work to another goroutine
+// costs more than it saves.
 const parallelEncodeBytes = 64 << 10
 
 // encodeBatch encodes entries (compressing where configured) with one
-// timestamp. It runs outside the shard lock; a large batch is encoded in
-// parts on several cores and the parts concatenated.
+// timestamp. It runs outside the shard lock. A large batch with entries
+// to compress is encoded in parts on several cores and the parts
+// concatenated. A batch stored raw is encoded on the calling goroutine:
+// copying and checksumming run at memory speed, several times faster than
+// the write that follows, and a helper goroutine is rarely scheduled
+// before the caller blocks (on a 2-vCPU VM, a goroutine started by one
+// that then stays busy for 60 µs starts after 61 µs at the median), so
+// helpers would only add their start-up cost.
 func encodeBatch(entries [][]byte, ts int64, cfg *CompressionConfig) *batch {
 	total := 0
 	for _, e := range entries {
 		total += headerSize + len(e)
 	}
 	parts := min(runtime.GOMAXPROCS(0), maxEncodeParts, len(entries))
-	switch {
-	case total < parallelEncodeBytes || parts < 2:
+	if total < parallelEncodeBytes || parts < 2 || !mayCompress(entries, cfg) {
 		return newBatch(ts).encode(entries, total, cfg)
-	case !mayCompress(entries, cfg):
-		return encodeInPlace(entries, parts, total, ts)
 	}
 	return encodeInParts(entries, parts, total, ts, cfg)
 }
@@ -57,43 +62,7 @@ func mayCompress(entries [][]byte, cfg *CompressionConfig) bool {
 	if cfg.Codec != CodecZstd {
 		return false
 	}
-	for _, e := range entries {
-		if len(e) >= cfg.MinCompressSize && len(e) > 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// encodeInPlace encodes entries stored raw: every record's place is known
-// in advance, so parts of the batch are encoded concurrently straight into
-// one buffer.
-func encodeInPlace(entries [][]byte, parts, total int, ts int64) *batch {
-	b := newBatch(ts)
-	b.buf = slices.Grow(b.buf, total)[:total]
-	b.starts = slices.Grow(b.starts, len(entries))[:len(entries)]
-	off := 0
-	for i, e := range entries {
-		b.starts[i] = off
-		off += headerSize + len(e)
-		b.raw += int64(len(e))
-	}
-	fill := func(from, to int) {
-		for i := from; i < to; i++ {
-			rec := b.buf[b.starts[i] : b.starts[i]+headerSize+len(entries[i])]
-			copy(rec[headerSize:], entries[i])
-			putHeader(rec, ts, codecRawFlag)
-		}
-	}
-	var wg sync.WaitGroup
-	per := (len(entries) + parts - 1) / parts
-	for i := 1; i < parts; i++ {
-		from, to := min(i*per, len(entries)), min((i+1)*per, len(entries))
-		wg.Go(func() { fill(from, to) })
-	}
-	fill(0, per)
-	wg.Wait()
-	return b
+	return slices.ContainsFunc(entries, func(e []byte) bool { return wantsCompression(e, cfg) })
 }
 
 // encodeInParts encodes parts slices of entries concurrently, the first on
@@ -132,14 +101,20 @@ func (b *batch) encode(entries [][]byte, sizeHint int, cfg *CompressionConfig) *
 	starts := slices.Grow(b.starts, len(entries))
 	var raw, zipped int64
 	var zero [headerSize]byte
+	restCRC := headerRestCRC(&b.restScratch, b.ts, codecRawFlag)
 	for _, e := range entries {
 		start := len(buf)
 		starts = append(starts, start)
+		raw += int64(len(e))
+		if !wantsCompression(e, cfg) {
+			buf = slices.Grow(buf, headerSize+len(e))[:start+headerSize+len(e)]
+			putRecord(buf[start:], b.ts, codecRawFlag, restCRC, e)
+			continue
+		}
 		buf = append(buf, zero[:]...)
 		var flags byte
 		buf, flags = appendPayload(buf, e, cfg)
 		putHeader(buf[start:], b.ts, flags)
-		raw += int64(len(e))
 		if flags != codecRawFlag {
 			zipped++
 		}
