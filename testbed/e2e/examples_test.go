@@ -158,6 +158,9 @@ func TestExamples_Deliver(t *testing.T) {
 		procs []proc
 		// exactlyOnce: the collectors stop cleanly, so nothing may arrive twice.
 		exactlyOnce bool
+		// rolling: a rolling restart; the first collector stops once its share of the load
+		// is acknowledged, before it is delivered, and the second takes over what it left.
+		rolling bool
 	}{
 		{
 			name:  "edge-buffer+upstream",
@@ -205,6 +208,17 @@ func TestExamples_Deliver(t *testing.T) {
 				{configs: []string{"examples/split-process/reader.yaml", "examples/edge-buffer-upstream.yaml"}},
 			},
 			exactlyOnce: true,
+		},
+		{
+			// A rolling restart of the edge collector (writer and drain in one): the new one
+			// starts while the old one runs (multi_process), then the old one stops.
+			name:  "edge-buffer/rolling-restart",
+			needs: []string{"receiver/comet", "exporter/comet", "exporter/otlp_http"},
+			procs: []proc{
+				{configs: []string{"examples/edge-buffer.yaml", "examples/edge-buffer-upstream.yaml", "examples/split-process/multi-writer.yaml"}, ingest: true},
+				{configs: []string{"examples/edge-buffer.yaml", "examples/edge-buffer-upstream.yaml", "examples/split-process/multi-writer.yaml"}, ingest: true},
+			},
+			rolling: true,
 		},
 	}
 	for _, c := range cases {
@@ -261,6 +275,8 @@ func TestExamples_Deliver(t *testing.T) {
 
 			// The load, 20,000 items, is split between the collectors that ingest.
 			per := uint64(20_000 / len(otlpPorts))
+			live := procs
+			var acked []*loadgen.Generator
 			for i, port := range otlpPorts {
 				g, err := loadgen.New(loadgen.Options{Endpoint: fmt.Sprintf("127.0.0.1:%d", port), TotalItems: per, FirstSeq: uint64(i) * 1_000_000})
 				if err != nil {
@@ -275,9 +291,18 @@ func TestExamples_Deliver(t *testing.T) {
 				if got := g.Stats().AckedItems; got != int64(per) {
 					t.Fatalf("collector %d acknowledged %d of %d items; %s", i, got, per, g.Stats().CodesString())
 				}
-				waitDelivered(t, g.Acked(), backend, time.Minute, procs...)
+				acked = append(acked, g)
+				if c.rolling && i == 0 {
+					if err := procs[0].Stop(stopTimeout); err != nil {
+						t.Fatal(err)
+					}
+					live = procs[1:]
+				}
 			}
-			for _, p := range procs {
+			for _, g := range acked {
+				waitDelivered(t, g.Acked(), backend, time.Minute, live...)
+			}
+			for _, p := range live {
 				if err := p.Stop(stopTimeout); err != nil {
 					t.Error(err)
 				}
