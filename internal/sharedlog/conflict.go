@@ -51,6 +51,7 @@ var comparedSettings = []struct {
 	{"Storage.DirMode", func(c *log.CometConfig) any { return c.Storage.DirMode }},
 	{"Storage.FileMode", func(c *log.CometConfig) any { return c.Storage.FileMode }},
 	{"Concurrency.EnableMultiProcessMode", func(c *log.CometConfig) any { return c.Concurrency.EnableMultiProcessMode }},
+	{"Concurrency.ProcessSlots", func(c *log.CometConfig) any { return c.Concurrency.ProcessSlots }},
 	{"Retention.MaxAge", func(c *log.CometConfig) any { return c.Retention.MaxAge }},
 	{"Retention.MaxTotalSize", func(c *log.CometConfig) any { return c.Retention.MaxTotalSize }},
 	{"Retention.MaxShardSize", func(c *log.CometConfig) any { return c.Retention.MaxShardSize }},
