@@ -158,8 +158,10 @@ func TestExamples_Deliver(t *testing.T) {
 		procs []proc
 		// exactlyOnce: the collectors stop cleanly, so nothing may arrive twice.
 		exactlyOnce bool
-		// rolling: a rolling restart; the first collector stops once its share of the load
-		// is acknowledged, before it is delivered, and the second takes over what it left.
+		// rolling: a rolling restart during an outage: the backend refuses everything while
+		// the first collector takes its share of the load and stops with it buffered, and
+		// while the second takes its own; then the backend is back and the second delivers
+		// both shares.
 		rolling bool
 	}{
 		{
@@ -218,7 +220,8 @@ func TestExamples_Deliver(t *testing.T) {
 				{configs: []string{"examples/edge-buffer.yaml", "examples/edge-buffer-upstream.yaml", "examples/split-process/multi-writer.yaml"}, ingest: true},
 				{configs: []string{"examples/edge-buffer.yaml", "examples/edge-buffer-upstream.yaml", "examples/split-process/multi-writer.yaml"}, ingest: true},
 			},
-			rolling: true,
+			rolling:     true,
+			exactlyOnce: true,
 		},
 	}
 	for _, c := range cases {
@@ -277,6 +280,9 @@ func TestExamples_Deliver(t *testing.T) {
 			per := uint64(20_000 / len(otlpPorts))
 			live := procs
 			var acked []*loadgen.Generator
+			if c.rolling {
+				backend.SetUp(false)
+			}
 			for i, port := range otlpPorts {
 				g, err := loadgen.New(loadgen.Options{Endpoint: fmt.Sprintf("127.0.0.1:%d", port), TotalItems: per, FirstSeq: uint64(i) * 1_000_000})
 				if err != nil {
@@ -298,6 +304,12 @@ func TestExamples_Deliver(t *testing.T) {
 					}
 					live = procs[1:]
 				}
+			}
+			if c.rolling {
+				if st := backend.Stats(); st.Requests != 0 || st.Refused == 0 {
+					t.Fatalf("the backend must have refused, and only refused, while down: %+v", st)
+				}
+				backend.SetUp(true)
 			}
 			for _, g := range acked {
 				waitDelivered(t, g.Acked(), backend, time.Minute, live...)
