@@ -68,40 +68,43 @@ func (c *Client) reserveSpace(s *shard, n int64) bool {
 // releaseSpace gives back a reservation once its append is written (the
 // bytes then count in diskBytes) or failed.
 func (c *Client) releaseSpace(s *shard, n int64) {
+	if n == 0 {
+		return
+	}
 	c.admitting.Add(-n)
 	s.admitting.Add(-n)
 }
 
-// admit applies the full policy before an append of n bytes to s. On
-// success the caller calls release after its write, whatever the outcome.
-func (c *Client) admit(ctx context.Context, s *shard, n int64) (release func(), err error) {
+// admit applies the full policy before an append of n bytes to s. It
+// returns the bytes it reserved (0 without a budget): the caller gives
+// them back with releaseSpace after its write, whatever the outcome.
+func (c *Client) admit(ctx context.Context, s *shard, n int64) (reserved int64, err error) {
 	r := &c.cfg.Retention
 	if r.MaxTotalSize == 0 && r.MaxShardSize == 0 {
-		return func() {}, nil
+		return 0, nil
 	}
 	if budget := min(nonZero(r.MaxTotalSize), nonZero(r.MaxShardSize)); n > budget {
-		return nil, fmt.Errorf("%w: a batch of %d bytes can never fit the retention budget of %d bytes", ErrEntryTooLarge, n, budget)
+		return 0, fmt.Errorf("%w: a batch of %d bytes can never fit the retention budget of %d bytes", ErrEntryTooLarge, n, budget)
 	}
-	release = func() { c.releaseSpace(s, n) }
 	waited := false
 	for {
 		if c.reserveSpace(s, n) {
-			return release, nil
+			return n, nil
 		}
 		wake := c.space.freed.wait()
 		c.runRetention(s, n)
 		if c.reserveSpace(s, n) {
-			return release, nil
+			return n, nil
 		}
 		switch r.WhenFull {
 		case FullReject:
 			c.stats.fullRejections.Add(1)
-			return nil, fmt.Errorf("%w: %s holds %d bytes (budget %d); consumers have not acknowledged enough to free a segment",
+			return 0, fmt.Errorf("%w: %s holds %d bytes (budget %d); consumers have not acknowledged enough to free a segment",
 				ErrFull, c.dir, c.budgetBytes(), r.MaxTotalSize)
 		case FullDropOldest:
 			if !c.dropOldest(s) {
 				c.stats.fullRejections.Add(1)
-				return nil, fmt.Errorf("%w: nothing left to drop in %s", ErrFull, c.dir)
+				return 0, fmt.Errorf("%w: nothing left to drop in %s", ErrFull, c.dir)
 			}
 		case FullBlock:
 			if !waited {
@@ -109,7 +112,7 @@ func (c *Client) admit(ctx context.Context, s *shard, n int64) (release func(), 
 				waited = true
 			}
 			if err := c.waitForSpace(ctx, wake); err != nil {
-				return nil, err
+				return 0, err
 			}
 		}
 	}

@@ -170,12 +170,12 @@ func (s *shard) appendWith(ctx context.Context, entries [][]byte, written onWrit
 	}
 	b := encodeBatch(entries, c.clock.now().UnixNano(), s.compression(entries))
 	defer b.free()
-	release, err := c.admit(ctx, s, int64(len(b.buf)))
+	reserved, err := c.admit(ctx, s, int64(len(b.buf)))
 	if err != nil {
 		return 0, err
 	}
 	first, seg, segPos, pos, err := s.write(b)
-	release()
+	c.releaseSpace(s, reserved)
 	if err != nil {
 		c.stats.errors.Add(1)
 		if IsNoSpace(err) {
