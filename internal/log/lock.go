@@ -4,6 +4,7 @@
 package log // import "github.com/comet-otel/comet/internal/log"
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -30,30 +31,63 @@ const dirLockWait = 2 * time.Second
 // dirLockWait, and writes the writer's PID in it.
 func acquireDirLock(dir string, mode os.FileMode) (*dirLock, error) {
 	path := filepath.Join(dir, lockFileName)
-	deadline := time.Now().Add(dirLockWait)
-	for {
-		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, mode)
-		if err != nil {
-			return nil, fmt.Errorf("open lock file %s: %w", path, err)
-		}
-		held, err := tryLockFile(f)
-		if err != nil {
-			_ = f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
-		}
-		if !held {
-			// The PID is informational: failing to write it does not weaken the lock.
-			if err := f.Truncate(0); err == nil {
-				_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
-			}
-			return &dirLock{f: f}, nil
-		}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, mode)
+	if err != nil {
+		return nil, fmt.Errorf("open lock file %s: %w", path, err)
+	}
+	if err := lockWaiting(f, dirLockWait); err != nil {
 		holder := readLockHolder(f)
 		_ = f.Close()
-		if time.Now().After(deadline) {
+		if errors.Is(err, errLockHeld) {
 			return nil, fmt.Errorf("%w: lock file %s is held by process %s; run one writer per directory, or open readers with Concurrency.ReadOnly", ErrLocked, path, holder)
 		}
-		time.Sleep(50 * time.Millisecond)
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	// The PID is informational: failing to write it does not weaken the lock.
+	if err := f.Truncate(0); err == nil {
+		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	return &dirLock{f: f}, nil
+}
+
+// lockRetryEvery spaces the attempts at a lock that someone holds for a
+// moment.
+const lockRetryEvery = 50 * time.Millisecond
+
+// errLockHeld: another holder kept the lock for all of the wait.
+var errLockHeld = errors.New("held by another process")
+
+// lockWaiting takes f's exclusive lock, retrying up to wait while another
+// holder has it (then errLockHeld).
+func lockWaiting(f *os.File, wait time.Duration) error {
+	return retryLock(wait, func() (busy bool, err error) {
+		held, err := tryLockFile(f)
+		if held {
+			return true, errLockHeld
+		}
+		return false, err
+	})
+}
+
+// lockSharedWaiting takes f's shared lock, retrying up to wait while an
+// exclusive holder has it; it returns the last attempt's error.
+func lockSharedWaiting(f *os.File, wait time.Duration) error {
+	return retryLock(wait, func() (busy bool, err error) {
+		err = lockFileShared(f)
+		return err != nil, err
+	})
+}
+
+// retryLock calls take until it is no longer busy or wait has passed, and
+// returns its last error.
+func retryLock(wait time.Duration, take func() (busy bool, err error)) error {
+	deadline := time.Now().Add(wait)
+	for {
+		busy, err := take()
+		if !busy || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(lockRetryEvery)
 	}
 }
 

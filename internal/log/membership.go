@@ -6,7 +6,6 @@ package log // import "github.com/comet-otel/comet/internal/log"
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -113,24 +112,6 @@ func (c *Consumer) join() (*member, error) {
 		return nil, fmt.Errorf("join consumer group %q: lock %s: %w", c.opts.Group, f.Name(), err)
 	}
 	return &member{c: c, dir: dir, name: name, self: f, owned: map[uint32]*os.File{}}, nil
-}
-
-// lockWaiting takes f's exclusive lock, retrying while someone holds it
-// for a moment, up to wait.
-func lockWaiting(f *os.File, wait time.Duration) error {
-	deadline := time.Now().Add(wait)
-	for {
-		held, err := tryLockFile(f)
-		switch {
-		case err != nil:
-			return err
-		case !held:
-			return nil
-		case time.Now().After(deadline):
-			return errors.New("held by another process")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // due reports whether the member should rebalance now: when the members

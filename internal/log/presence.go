@@ -69,7 +69,7 @@ func (c *Client) announce(nk namespaceKey, group string) (release func(), err er
 	if err != nil {
 		return nil, fmt.Errorf("announce consumer group %q: %w", group, err)
 	}
-	if err := lockSharedWaiting(f); err != nil {
+	if err := lockSharedWaiting(f, announceWait); err != nil {
 		_ = f.Close()
 		return nil, fmt.Errorf("announce consumer group %q: lock %s: %w", group, f.Name(), err)
 	}
@@ -80,19 +80,6 @@ func (c *Client) announce(nk namespaceKey, group string) (release func(), err er
 // announceWait bounds how long announce waits for a tool that holds the
 // group's presence lock exclusively (LockGroup) to finish.
 const announceWait = 2 * time.Second
-
-// lockSharedWaiting takes f's shared lock, retrying while a LockGroup
-// holds it exclusively, up to announceWait.
-func lockSharedWaiting(f *os.File) error {
-	deadline := time.Now().Add(announceWait)
-	for {
-		err := lockFileShared(f)
-		if err == nil || time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 // releaser returns the func that drops one reference to a presence lock.
 func (c *Client) releaser(name string) func() {

@@ -152,19 +152,12 @@ func acquireSharedDirLock(dir string, mode os.FileMode) (*dirLock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open lock file %s: %w", path, err)
 	}
-	deadline := time.Now().Add(dirLockWait)
-	for {
-		err := lockFileShared(f)
-		if err == nil {
-			return &dirLock{f: f}, nil
-		}
-		if time.Now().After(deadline) {
-			holder := readLockHolder(f)
-			_ = f.Close()
-			return nil, fmt.Errorf("%w: lock file %s is held by process %s, a writer not in multi-process mode; every writer of a directory must enable it", ErrLocked, path, holder)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := lockSharedWaiting(f, dirLockWait); err != nil {
+		holder := readLockHolder(f)
+		_ = f.Close()
+		return nil, fmt.Errorf("%w: lock file %s is held by process %s, a writer not in multi-process mode; every writer of a directory must enable it", ErrLocked, path, holder)
 	}
+	return &dirLock{f: f}, nil
 }
 
 // ownsShard reports whether this client may append to shard id.
