@@ -211,9 +211,6 @@ func (c *Consumer) group(s *shard) *groupOffset {
 // (see groupTable.reload).
 func (c *Consumer) reloadOffset(id uint32) {
 	if s, ok, err := c.shard(id); err == nil && ok {
-		if s.readOnly {
-			s.catchUp() // the offset may be past the end this process has seen
-		}
 		s.groups.reload(c.opts.Group)
 	}
 }

@@ -176,6 +176,9 @@ func (t *groupTable) reload(name string) {
 	if g == nil {
 		return // not loaded: the first use reads the file
 	}
+	if t.s.readOnly {
+		t.s.catchUp() // the stored offset may be past the end this process has seen
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.unsaved || !g.created {

@@ -27,6 +27,14 @@ const (
 	usageFileSize = usageOffset + 8
 )
 
+// usageCell is one slot's figure: shared memory on Unix (usage_unix.go),
+// the slot file elsewhere (usage_windows.go).
+type usageCell interface {
+	store(v int64)
+	load() int64
+	close()
+}
+
 // usage is a multi-process writer's window on the slots' figures.
 type usage struct {
 	mine   usageCell

@@ -13,15 +13,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// usageCell is one slot's figure, in the slot file mapped shared: a
-// store is seen by every process that maps the file, without a system
-// call.
-type usageCell interface {
-	store(v int64)
-	load() int64
-	close()
-}
-
+// mappedCell is a slot's figure in the slot file mapped shared: a store is
+// seen by every process that maps the file, without a system call.
 type mappedCell struct {
 	f     *os.File // closed with the cell when the cell owns it
 	owned bool

@@ -10,13 +10,7 @@ import (
 	"os"
 )
 
-// usageCell is one slot's figure, read and written in the slot file.
-type usageCell interface {
-	store(v int64)
-	load() int64
-	close()
-}
-
+// fileCell is a slot's figure, read and written in the slot file.
 type fileCell struct {
 	f     *os.File
 	owned bool
