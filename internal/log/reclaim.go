@@ -80,28 +80,12 @@ func (c *Client) reclaimConsumed() {
 		return // a writer runs: reclaiming is its job
 	}
 	defer func() { _ = lock.release() }()
+	// Retention's own rule, with the writer's policy: only consumed
+	// segments go; a shard's last segment never does (removeSegment).
+	r := &RetentionConfig{DeleteConsumed: true, MinFilesToKeep: max(p.MinFilesToKeep, 1)}
 	for _, s := range c.allShards() {
 		s.refresh()
-		c.reclaimShard(s, p.MinFilesToKeep)
-	}
-}
-
-// reclaimShard deletes the shard's oldest sealed segments while every
-// group has acknowledged them, keeping at least keep segments and always
-// the last one.
-func (c *Client) reclaimShard(s *shard, keep int) {
-	for {
-		segs := s.segments()
-		if len(segs) <= max(keep, 1) {
-			return
-		}
-		oldest := segs[0]
-		if ok, err := consumedByAll(s, oldest); err != nil || !ok {
-			return
-		}
-		if err := c.removeSegment(s, oldest, "consumed"); err != nil {
-			return
-		}
+		c.cleanShard(r, s, c.clock.since(), 0)
 	}
 }
 

@@ -57,7 +57,7 @@ func (c *Client) runRetention(target *shard, need int64) (recheck time.Duration)
 // total budget.
 func (c *Client) cleanAll(now time.Duration, target *shard, need int64) {
 	for _, s := range c.ownShards() {
-		c.cleanShard(s, now, needOf(s, target, need))
+		c.cleanShard(&c.cfg.Retention, s, now, needOf(s, target, need))
 	}
 	if max := c.cfg.Retention.MaxTotalSize; max > 0 {
 		for c.budgetBytes()+need > max && c.deleteGloballyOldest(now) {
@@ -137,12 +137,12 @@ func (c *Client) sealDeletableActives(pressure bool, now time.Duration) (sealed 
 	return sealed, recheck
 }
 
-// cleanShard deletes the shard's oldest sealed segments while they are
-// expired, the shard (with need more bytes) is over its budget, or
-// (DeleteConsumed) every group has acknowledged them, and retention
-// allows it.
-func (c *Client) cleanShard(s *shard, now time.Duration, need int64) {
-	r := &c.cfg.Retention
+// cleanShard deletes the shard's oldest sealed segments while, under r,
+// they are expired, the shard (with need more bytes) is over its budget,
+// or (DeleteConsumed) every group has acknowledged them, and retention
+// allows it. r is the client's retention, or for a reader reclaiming in
+// a writer's place, the writer's policy (reclaim.go).
+func (c *Client) cleanShard(r *RetentionConfig, s *shard, now time.Duration, need int64) {
 	for {
 		segs := s.segments()
 		if len(segs) <= r.MinFilesToKeep {
