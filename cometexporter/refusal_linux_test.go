@@ -9,7 +9,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -21,18 +20,14 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/comet-otel/comet/internal/log"
+	"github.com/comet-otel/comet/internal/testfs"
 )
 
 // A disk that fills (a 1 MiB tmpfs, half of it taken by another file) refuses requests with a
 // retryable error, says so once, and accepts requests again by itself once space is freed.
 func TestExporter_DiskFull_RetryableSaidOnceAndRecovers(t *testing.T) {
 	settleAt(t, time.Hour)
-	mnt := filepath.Join(t.TempDir(), "small-disk")
-	require.NoError(t, os.Mkdir(mnt, 0o700))
-	if err := syscall.Mount("tmpfs", mnt, "tmpfs", 0, "size=1m"); err != nil {
-		t.Skipf("mounting a tmpfs needs root (%v); the testbed's TestFullDisk covers this end to end", err)
-	}
-	t.Cleanup(func() { _ = syscall.Unmount(mnt, syscall.MNT_DETACH) })
+	mnt := testfs.Tmpfs(t, "1m", "the testbed's TestFullDisk covers this end to end")
 	filler := filepath.Join(mnt, "filler")
 	require.NoError(t, os.WriteFile(filler, make([]byte, 512<<10), 0o600))
 

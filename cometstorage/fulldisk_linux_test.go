@@ -8,9 +8,6 @@ package cometstorage
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,19 +21,8 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/comet-otel/comet/cometstorage/internal/metadata"
+	"github.com/comet-otel/comet/internal/testfs"
 )
-
-// smallDisk mounts a tmpfs of size (e.g. "1m") and returns its path, or skips the test.
-func smallDisk(t *testing.T, size string) string {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "small-disk")
-	require.NoError(t, os.Mkdir(dir, 0o700))
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
-		t.Skipf("mounting a tmpfs needs root (%v); the testbed's TestFullDisk covers this end to end", err)
-	}
-	t.Cleanup(func() { _ = syscall.Unmount(dir, syscall.MNT_DETACH) })
-	return dir
-}
 
 // observedExtension is newTestExtension with a logger the test reads.
 func observedExtension(t *testing.T, cfg *Config) (*storageExtension, *observer.ObservedLogs) {
@@ -51,6 +37,9 @@ func observedExtension(t *testing.T, cfg *Config) (*storageExtension, *observer.
 	return ext.(*storageExtension), logs
 }
 
+// smallDiskElsewhere says what covers the full-disk tests where no tmpfs can be mounted.
+const smallDiskElsewhere = "the testbed's TestFullDisk covers this end to end"
+
 func settleDiskFullAt(t *testing.T, d time.Duration) {
 	old := diskFullSettle
 	diskFullSettle = d
@@ -62,7 +51,7 @@ func settleDiskFullAt(t *testing.T, d time.Duration) {
 // reclaimed keys are added again.
 func TestClient_DiskFull_AddsRefusedReadsAndDeletesGoOn(t *testing.T) {
 	settleDiskFullAt(t, 0)
-	cfg := testConfig(smallDisk(t, "512k"))
+	cfg := testConfig(testfs.Tmpfs(t, "512k", smallDiskElsewhere))
 	cfg.Compaction.CheckInterval = 20 * time.Millisecond
 	ext, logs := observedExtension(t, cfg)
 	sc, err := ext.GetClient(context.Background(), component.KindExporter, testOwner, testStorageName)
@@ -111,7 +100,7 @@ func TestClient_DiskFull_AddsRefusedReadsAndDeletesGoOn(t *testing.T) {
 // new requests again. Then the same with the queue restarted on the full disk.
 func TestPersistentQueue_DiskFull_RefusesDrainsAndRecovers(t *testing.T) {
 	settleDiskFullAt(t, 0)
-	cfg := testConfig(smallDisk(t, "4m"))
+	cfg := testConfig(testfs.Tmpfs(t, "4m", smallDiskElsewhere))
 	cfg.SegmentSize = 256 << 10
 	cfg.Compaction.CheckInterval = 20 * time.Millisecond
 	ext, logs := observedExtension(t, cfg)

@@ -8,27 +8,22 @@ package log
 import (
 	"context"
 	cryptorand "crypto/rand"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/comet-otel/comet/internal/testfs"
 )
 
 // On a full disk a consumer keeps reading and acknowledging: offsets that cannot be stored
 // hold in memory, the failure is said once for the whole client (not per shard, not at every
 // checkpoint), and once space is back the offsets reach their files.
 func TestFullDisk_Tmpfs_OffsetsHoldInMemoryAndAreSaidOnce(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "small-disk")
-	require.NoError(t, os.Mkdir(dir, 0o700))
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=256k"); err != nil {
-		t.Skipf("mounting a tmpfs needs root (%v)", err)
-	}
-	t.Cleanup(func() { _ = syscall.Unmount(dir, syscall.MNT_DETACH) })
+	dir := testfs.Tmpfs(t, "256k", "")
 	cfg, logs := observedConfig(testConfig())
 	cfg.Storage.CheckpointTime = 20 // ms
 	c := openClient(t, filepath.Join(dir, "log"), cfg)
@@ -36,17 +31,7 @@ func TestFullDisk_Tmpfs_OffsetsHoldInMemoryAndAreSaidOnce(t *testing.T) {
 	for _, s := range streams {
 		appendN(t, c, s, 10, 1000, 1)
 	}
-	// Fill what is left.
-	filler, err := os.Create(filepath.Join(dir, "filler"))
-	require.NoError(t, err)
-	for i := 0; ; i++ {
-		if _, err := filler.Write(make([]byte, 4096)); err != nil {
-			require.True(t, errors.Is(err, syscall.ENOSPC), "%v", err)
-			break
-		}
-		require.Less(t, i, 1000, "the tmpfs never filled")
-	}
-	require.NoError(t, filler.Close())
+	filler := testfs.Fill(t, dir) // what is left
 
 	cons := NewConsumer(c, ConsumerOptions{Group: "g", Stream: "full:v1:shard:*"})
 	got := drain(t, cons, 7)
@@ -58,7 +43,7 @@ func TestFullDisk_Tmpfs_OffsetsHoldInMemoryAndAreSaidOnce(t *testing.T) {
 		require.Zero(t, st.Lag, "the offset in memory is authoritative: %+v", st)
 	}
 
-	require.NoError(t, os.Remove(filler.Name()))
+	require.NoError(t, os.Remove(filler))
 	eventually(t, offsetsSettle+5*time.Second, func() bool {
 		return logs.FilterMessageSnippet("Consumer offsets are stored again").Len() == 1
 	}, "the checkpoint stores the offsets once space is back, and says so once they stayed stored")
@@ -72,12 +57,7 @@ func TestFullDisk_Tmpfs_OffsetsHoldInMemoryAndAreSaidOnce(t *testing.T) {
 // append finds the disk full, not at the next cleanup interval: here after a restart, with
 // nothing left to deliver (so no acknowledgement kicks retention).
 func TestFullDisk_Tmpfs_FullOfConsumedDataFreesSpaceOnTheFailedAppend(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "small-disk")
-	require.NoError(t, os.Mkdir(dir, 0o700))
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=1m"); err != nil {
-		t.Skipf("mounting a tmpfs needs root (%v)", err)
-	}
-	t.Cleanup(func() { _ = syscall.Unmount(dir, syscall.MNT_DETACH) })
+	dir := testfs.Tmpfs(t, "1m", "")
 	cfg := testConfig()
 	cfg.Storage.MaxFileSize = 8 << 20 // everything stays in the active segments
 	cfg.Retention.DeleteConsumed = true
@@ -117,27 +97,13 @@ func streamOf(shard int) string { return fmt.Sprintf("full:v1:shard:%04d", shard
 // Closing on a full disk with offsets that could not be stored succeeds and says so: the
 // groups receive those entries again after the restart (at least once), nothing is skipped.
 func TestFullDisk_Tmpfs_CloseWithUnstoredOffsetsRedeliversAfterRestart(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "small-disk")
-	require.NoError(t, os.Mkdir(dir, 0o700))
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=256k"); err != nil {
-		t.Skipf("mounting a tmpfs needs root (%v)", err)
-	}
-	t.Cleanup(func() { _ = syscall.Unmount(dir, syscall.MNT_DETACH) })
+	dir := testfs.Tmpfs(t, "256k", "")
 	cfg, logs := observedConfig(testConfig())
 	logDir := filepath.Join(dir, "log")
 	c, err := NewClientWithConfig(logDir, cfg)
 	require.NoError(t, err)
 	appendN(t, c, streamOf(0), 20, 1000, 1)
-	filler := filepath.Join(dir, "filler")
-	f, err := os.Create(filler)
-	require.NoError(t, err)
-	for i := 0; ; i++ {
-		require.Less(t, i, 1000, "the tmpfs never filled")
-		if _, err := f.Write(make([]byte, 4096)); err != nil {
-			break
-		}
-	}
-	require.NoError(t, f.Close())
+	filler := testfs.Fill(t, dir)
 	require.Len(t, drain(t, NewConsumer(c, ConsumerOptions{Group: "g", Stream: "full:v1:shard:*"}), 7), 20)
 	require.NoError(t, c.Close(), "unstored offsets cost redelivery, not a failed close")
 	require.Equal(t, 1, logs.FilterMessageSnippet("Closing with consumer offsets that could not be stored").Len())

@@ -12,13 +12,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/comet-otel/comet/internal/testfs"
 )
 
 func init() {
@@ -96,12 +97,7 @@ func TestFullDisk_FileSizeLimit_ErrorIsClearAndNothingAcceptedIsLost(t *testing.
 }
 
 func TestFullDisk_Tmpfs_ENOSPCThenRecoversWhenSpaceIsFreed(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "small-disk")
-	require.NoError(t, os.Mkdir(dir, 0o700))
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=256k"); err != nil {
-		t.Skipf("mounting a tmpfs needs root (%v); TestFullDisk_FileSizeLimit covers the same path", err)
-	}
-	t.Cleanup(func() { _ = syscall.Unmount(dir, syscall.MNT_DETACH) })
+	dir := testfs.Tmpfs(t, "256k", "TestFullDisk_FileSizeLimit covers the same path")
 	cfg := testConfig()
 	cfg.Storage.MaxFileSize = 32 << 10
 	cfg.Retention.DeleteConsumed = true
