@@ -4,7 +4,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -173,27 +172,6 @@ func fullDisk(t *testing.T, c fullDiskCase) {
 		restart,
 		report.Int(lost))
 	noteVariant(tableFullDisk, scenarioCase{v: c.v})
-}
-
-// loadInBackground runs g until the returned function is called (it waits for the load to end).
-func loadInBackground(t *testing.T, g *loadgen.Generator) (stop func()) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- g.Run(ctx) }()
-	var stopped bool
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}
-	t.Cleanup(stop)
-	return stop
 }
 
 // waitRefusals waits until the sender has seen at least 20 more Unavailable answers than

@@ -119,17 +119,8 @@ func powerLossRound(t *testing.T, r *rig, g *loadgen.Generator, s roundSetup) ro
 // the collector. It returns the moment of the cut and the timeline of numbers handed out.
 func loadAndCut(t *testing.T, r *rig, g *loadgen.Generator, cutAfter time.Duration, cut func()) cutMoment {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	tl := newIssueTimeline(g)
-	runErr := make(chan error, 1)
-	go func() { runErr <- g.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-runErr; err != nil {
-			t.Error(err)
-		}
-	}()
+	defer loadInBackground(t, g)()
 	time.Sleep(cutAfter)
 	if err := r.proc.Freeze(10 * time.Second); err != nil {
 		t.Fatal(err)

@@ -303,3 +303,24 @@ func (r *rig) metrics() map[string]float64 {
 	}
 	return m
 }
+
+// loadInBackground runs g until the returned function is called (it waits for the load to end).
+func loadInBackground(t *testing.T, g *loadgen.Generator) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.Run(ctx) }()
+	var stopped bool
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+	t.Cleanup(stop)
+	return stop
+}

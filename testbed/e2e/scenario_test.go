@@ -4,7 +4,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"sort"
@@ -223,16 +222,8 @@ func crash(t *testing.T, c scenarioCase, sc scale) {
 		var wait time.Duration
 		var before int64
 		func() {
-			// Bounded even if the kill below fails the test: the load stops with this function.
-			ctx, cancel := context.WithTimeout(context.Background(), sc.CrashLoad+time.Minute)
-			runErr := make(chan error, 1)
-			go func() { runErr <- g.Run(ctx) }()
-			defer func() {
-				cancel()
-				if err := <-runErr; err != nil {
-					t.Error(err)
-				}
-			}()
+			// The load stops with this function, also if the kill below fails the test.
+			defer loadInBackground(t, g)()
 			// Kill somewhere between a quarter of the load window and its end.
 			wait = sc.CrashLoad/4 + time.Duration(rng.Int64N(int64(sc.CrashLoad*3/4)+1))
 			time.Sleep(wait)
