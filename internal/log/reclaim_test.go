@@ -5,6 +5,7 @@ package log
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -15,7 +16,7 @@ import (
 // segmentFiles counts the segment files of shard id of "rc:v1".
 func segmentFiles(t *testing.T, dir string, id uint32) int {
 	t.Helper()
-	m, err := filepath.Glob(filepath.Join(dir, "rc", "v1", "shard-000"+string(rune('0'+id)), "log-*.comet"))
+	m, err := filepath.Glob(filepath.Join(dir, "rc", "v1", fmt.Sprintf("shard-%04d", id), "log-*.comet"))
 	require.NoError(t, err)
 	return len(m)
 }

@@ -177,12 +177,3 @@ func (c *Client) OwnedShards(count uint32) []uint32 {
 	}
 	return out
 }
-
-// WriterSlot returns this client's writer slot and the pool size in
-// multi-process mode; ok is false otherwise.
-func (c *Client) WriterSlot() (slot, slots int, ok bool) {
-	if c.slot == nil {
-		return 0, 0, false
-	}
-	return c.slot.slot, c.slot.slots, true
-}

@@ -44,8 +44,7 @@ func TestMultiProcess_SlotsSplitTheShards(t *testing.T) {
 	dir := t.TempDir()
 	a := openClient(t, dir, multiProcessConfig(2))
 	b := openClient(t, dir, multiProcessConfig(2))
-	sa, _, _ := a.WriterSlot()
-	sb, _, _ := b.WriterSlot()
+	sa, sb := a.slot.slot, b.slot.slot
 	require.NotEqual(t, sa, sb)
 	require.Equal(t, []uint32{uint32(sa), uint32(sa) + 2}, a.OwnedShards(mpShards))
 	require.Equal(t, []uint32{uint32(sb), uint32(sb) + 2}, b.OwnedShards(mpShards))
@@ -102,7 +101,7 @@ func runMultiProcessWriterChild() error {
 	n, _ := strconv.ParseInt(os.Getenv("COMET_N"), 10, 64)
 	out := bufio.NewWriter(os.Stdout)
 	defer out.Flush()
-	slot, _, _ := c.WriterSlot()
+	slot := c.slot.slot
 	fmt.Fprintf(out, "slot %d\n", slot)
 	owned := c.OwnedShards(mpShards)
 	next := map[uint32]int64{}
