@@ -207,6 +207,20 @@ func (c *Consumer) group(s *shard) *groupOffset {
 	return g
 }
 
+// rewind puts shard id's cursor back where its last read started, for
+// entries that are to be read again (see lingerTable).
+func (c *Consumer) rewind(id uint32) {
+	c.mu.Lock()
+	cur := c.cursors[id]
+	c.mu.Unlock()
+	if cur == nil {
+		return
+	}
+	cur.mu.Lock()
+	defer cur.mu.Unlock()
+	cur.rewind()
+}
+
 // reloadOffset re-reads the group's offset on shard id from its file
 // (see groupTable.reload).
 func (c *Consumer) reloadOffset(id uint32) {
@@ -269,7 +283,7 @@ func (c *Consumer) Read(ctx context.Context, shards []uint32, count int) ([]Stre
 			return nil, err
 		}
 	}
-	out := make([]StreamMessage, 0, min(count, 1024))
+	var out []StreamMessage // grown by what is read: most reads of a caught-up consumer find nothing
 	for _, id := range shards {
 		if len(out) >= count || ctx.Err() != nil {
 			break
@@ -307,6 +321,7 @@ func (c *Consumer) readShard(s *shard, q quota, out []StreamMessage) ([]StreamMe
 		return out, err
 	}
 	c.skipGap(s, g, off, cur.entry, gap)
+	cur.markStart()
 	from := len(out)
 	out, gap, err = cur.read(q, out)
 	if gap > 0 {

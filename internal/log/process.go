@@ -32,6 +32,8 @@ type processConfig struct {
 	retryDelay  time.Duration
 	autoAck     bool
 	membership  bool
+	linger      time.Duration
+	lingerBytes int64
 }
 
 const (
@@ -86,6 +88,16 @@ func WithConsumerAssignment(id, total int) ProcessOption {
 // WithShards, the members split those shards. It cannot be combined with
 // WithConsumerAssignment.
 func WithGroupMembership() ProcessOption { return func(p *processConfig) { p.membership = true } }
+
+// WithLinger holds back a batch smaller than the batch size and than
+// minBytes payload bytes for up to wait, so that a consumer keeping up
+// with its writers calls handler less often with more: the shard is read
+// again wait after such a batch was found, and what it holds then is
+// delivered, small or not. A shard that has a full batch is delivered at
+// once, so draining a backlog never waits. Default: no lingering.
+func WithLinger(minBytes int64, wait time.Duration) ProcessOption {
+	return func(p *processConfig) { p.lingerBytes, p.linger = minBytes, wait }
+}
 
 // WithErrorHandler is called with each handler or read error and the
 // number of the retry that follows.
@@ -142,6 +154,7 @@ func (c *Consumer) Process(ctx context.Context, handler ProcessFunc, opts ...Pro
 	}
 	var candidates, shards []uint32
 	var discovered time.Time
+	held := newLingerTable(&p)
 	for turn := 0; ctx.Err() == nil; turn++ {
 		found := false
 		if candidates == nil || time.Since(discovered) > rediscoverEvery {
@@ -157,13 +170,18 @@ func (c *Consumer) Process(ctx context.Context, handler ProcessFunc, opts ...Pro
 		case found || m.due():
 			shards = m.rebalance(candidates)
 		}
+		held.keepOnly(shards)
 		appended := c.appended()
-		delivered, err := c.processRound(ctx, handler, &p, shards, turn)
+		delivered, err := c.processRound(ctx, handler, &p, held, shards, turn)
 		if err != nil {
 			return err
 		}
 		if !delivered {
-			c.wait(ctx, appended, p.poll)
+			poll := p.poll
+			if due, ok := held.nextDeadline(time.Now()); ok {
+				poll = min(poll, due)
+			}
+			c.wait(ctx, appended, poll)
 			discovered = time.Time{} // idle: look for new shards
 		}
 	}
@@ -187,6 +205,8 @@ func (c *Consumer) checkProcessConfig(p *processConfig) error {
 		return errors.New("comet consumer: WithGroupMembership and WithConsumerAssignment cannot be combined: members split the shards themselves")
 	case p.assignTotal < 1 || p.assignID < 0 || p.assignID >= p.assignTotal:
 		return fmt.Errorf("comet consumer: WithConsumerAssignment(%d, %d) needs 0 <= id < total", p.assignID, p.assignTotal)
+	case p.linger < 0 || p.lingerBytes < 0:
+		return fmt.Errorf("comet consumer: WithLinger needs a non-negative size and wait, got %d and %s", p.lingerBytes, p.linger)
 	case p.retryDelay <= 0:
 		return fmt.Errorf("comet consumer: WithRetryDelay must be positive, got %s", p.retryDelay)
 	}
@@ -211,17 +231,22 @@ func (c *Consumer) assignedShards(p *processConfig) ([]uint32, error) {
 	return mine, nil
 }
 
-// processRound gives every shard one turn, starting at a rotating shard.
-// It reports whether any message was delivered.
-func (c *Consumer) processRound(ctx context.Context, handler ProcessFunc, p *processConfig, shards []uint32, turn int) (bool, error) {
+// processRound gives every shard one turn, starting at a rotating shard,
+// except shards held until a deadline still ahead. It reports whether any
+// message was delivered.
+func (c *Consumer) processRound(ctx context.Context, handler ProcessFunc, p *processConfig, held *lingerTable, shards []uint32, turn int) (bool, error) {
 	delivered := false
 	for i := range shards {
 		if ctx.Err() != nil {
 			return delivered, nil
 		}
 		id := shards[(turn+i)%len(shards)]
+		if held.waiting(id, time.Now()) {
+			continue
+		}
 		msgs, err := c.readBatch(ctx, id, p)
 		if err != nil {
+			held.forget(id)
 			if ctx.Err() != nil {
 				return delivered, nil
 			}
@@ -234,6 +259,11 @@ func (c *Consumer) processRound(ctx context.Context, handler ProcessFunc, p *pro
 			continue
 		}
 		if len(msgs) == 0 {
+			held.forget(id)
+			continue
+		}
+		if held.holdBack(id, msgs, p.batchSize, time.Now()) {
+			c.rewind(id) // read again at the deadline, without a seek
 			continue
 		}
 		delivered = true
@@ -256,7 +286,7 @@ func (c *Consumer) readBatch(ctx context.Context, id uint32, p *processConfig) (
 	if err != nil || !ok {
 		return nil, err
 	}
-	out, err := c.readShard(s, byteQuota(p.batchSize, p.batchBytes), make([]StreamMessage, 0, min(p.batchSize, 1024)))
+	out, err := c.readShard(s, byteQuota(p.batchSize, p.batchBytes), nil)
 	if err != nil {
 		return out, err
 	}

@@ -34,6 +34,10 @@ type cursor struct {
 	entry   int64
 	avgSize int64 // recent average record size, for sizing reads
 
+	// Where the last read started, for rewind.
+	startSeg          *segment
+	startPos, startAt int64
+
 	track bool       // record the location of each decoded message in locs
 	locs  []Location // (for Scan)
 
@@ -63,10 +67,21 @@ func (cur *cursor) park() {
 	}
 }
 
+// markStart remembers the position a read starts at.
+func (cur *cursor) markStart() { cur.startSeg, cur.startPos, cur.startAt = cur.seg, cur.pos, cur.entry }
+
+// rewind goes back to where the last read started, so that reading the
+// same entries again costs no seek. The cursor must be parked.
+func (cur *cursor) rewind() {
+	if cur.startSeg != nil {
+		cur.seg, cur.pos, cur.entry = cur.startSeg, cur.startPos, cur.startAt
+	}
+}
+
 // close forgets the position too.
 func (cur *cursor) close() {
 	cur.park()
-	cur.seg = nil
+	cur.seg, cur.startSeg = nil, nil
 }
 
 // resume takes the handle of the segment the cursor is parked in, or
@@ -225,7 +240,7 @@ func (cur *cursor) read(q quota, out []StreamMessage) (_ []StreamMessage, gap in
 			}
 			continue
 		}
-		buf, err := cur.fetch(limit, q.entries)
+		buf, err := cur.fetch(limit, &q)
 		if err != nil {
 			return out, gap, err
 		}
@@ -258,11 +273,16 @@ func (cur *cursor) nextSegment() (moved bool, gap int64, err error) {
 	return true, max(next.base-end, 0), nil
 }
 
-// fetch reads the next bytes of the segment: enough for want records at
-// the average size, and at least the whole next record.
-func (cur *cursor) fetch(limit int64, want int) ([]byte, error) {
+// fetch reads the next bytes of the segment: enough for what q still
+// allows at the average record size (and its byte limit), and at least
+// the whole next record.
+func (cur *cursor) fetch(limit int64, q *quota) ([]byte, error) {
 	avg := max(cur.avgSize, headerSize)
-	size := min(max(int64(want)*avg+avg, readChunk), maxReadChunk, limit-cur.pos)
+	want := int64(q.entries)*avg + avg
+	if q.limited {
+		want = min(want, q.bytes+avg)
+	}
+	size := min(max(want, readChunk), maxReadChunk, limit-cur.pos)
 	buf, err := cur.readAt(size)
 	if err != nil || len(buf) < headerSize {
 		return buf, err
