@@ -57,6 +57,13 @@ type BatchConfig struct {
 	// what a worker holds in memory at a time (a single larger record is
 	// sent alone).
 	MaxBytes int64 `mapstructure:"max_bytes"`
+	// FlushTimeout is how long a shard whose records make a request
+	// smaller than MinBytes (and MaxItems) waits for more before they are
+	// sent; 0 sends at once. A backlog never waits: its requests are full.
+	FlushTimeout time.Duration `mapstructure:"flush_timeout"`
+	// MinBytes is the stored OTLP bytes from which a request is sent
+	// without waiting out FlushTimeout (at most MaxBytes).
+	MinBytes int64 `mapstructure:"min_bytes"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -99,6 +106,12 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.Batch.MaxBytes < 1 {
 		add("batch::max_bytes: must be positive, got %d", cfg.Batch.MaxBytes)
+	}
+	if cfg.Batch.FlushTimeout < 0 {
+		add("batch::flush_timeout: must not be negative, got %s", cfg.Batch.FlushTimeout)
+	}
+	if cfg.Batch.MinBytes < 0 || cfg.Batch.MinBytes > cfg.Batch.MaxBytes {
+		add("batch::min_bytes: must be between 0 and batch::max_bytes (%d), got %d", cfg.Batch.MaxBytes, cfg.Batch.MinBytes)
 	}
 	// confmap validates retry_on_failure's own fields.
 	if r := &cfg.RetryOnFailure; r.Enabled && r.InitialInterval <= 0 {

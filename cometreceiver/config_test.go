@@ -50,7 +50,7 @@ func TestLoadConfig(t *testing.T) {
 				StartAt:      StartAtLatest,
 				Workers:      4,
 				PollInterval: time.Second,
-				Batch:        BatchConfig{MaxItems: 500, MaxBytes: 1 << 20},
+				Batch:        BatchConfig{MaxItems: 500, MaxBytes: 1 << 20, FlushTimeout: 50 * time.Millisecond, MinBytes: 64 << 10},
 				RetryOnFailure: configretry.BackOffConfig{
 					Enabled:         true,
 					InitialInterval: 50 * time.Millisecond,
@@ -92,6 +92,8 @@ func TestConfig_Validate_NamesTheKey(t *testing.T) {
 		"workers: must be between 1 and 1024, got 0",
 		"batch::max_items: must be between 1 and 1000000, got 0",
 		"batch::max_bytes: must be positive, got 0",
+		"batch::flush_timeout: must not be negative, got -1s",
+		"batch::min_bytes: must be between 0 and batch::max_bytes (0), got 10",
 		"retry_on_failure::initial_interval: must be positive",
 		// confmap names the section once for configretry's own checks.
 		"retry_on_failure: max_elapsed_time value must be greater than or equal to 0",

@@ -280,3 +280,57 @@ func TestDelivery_FlappingBackendDoesNotFloodTheLog(t *testing.T) {
 	assert.Equal(t, 1, logs.FilterMessage("Delivery to the next consumer is failing; records stay on disk and are probed for, one request at a time").Len())
 	assert.Equal(t, 1, logs.FilterMessage("Delivery to the next consumer resumed").Len())
 }
+
+// TestDelivery_FlushTimeoutMergesWhatAPipelineKeepingUpSends: with the
+// receiver keeping up with its exporter, each record would otherwise be a
+// request of its own; batch::flush_timeout holds small ones back so that
+// they travel together, in order, and no later than the timeout.
+func TestDelivery_FlushTimeoutMergesWhatAPipelineKeepingUpSends(t *testing.T) {
+	for _, tc := range []struct {
+		flush       time.Duration
+		minRequests int
+	}{
+		{flush: 0, minRequests: 20},
+		{flush: 200 * time.Millisecond, minRequests: 1},
+	} {
+		t.Run(tc.flush.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			ecfg := exporterConfig(dir)
+			ecfg.Shards = 1
+			exp, _ := startLogsExporter(t, ecfg)
+			var mu sync.Mutex
+			var order []int
+			requests := 0
+			sink := newSeqSink()
+			sink.consume = func(_ context.Context, ld plog.Logs) error {
+				mu.Lock()
+				defer mu.Unlock()
+				order = append(order, logSeqs(ld)...)
+				requests++
+				return nil
+			}
+			cfg := receiverConfig(dir)
+			cfg.Batch.FlushTimeout = tc.flush
+			startLogsReceiver(t, receiverSettings(), cfg, sink)
+
+			const n = 100 // over about a second
+			began := time.Now()
+			for seq := range n {
+				require.NoError(t, exp.ConsumeLogs(context.Background(), genLogs(seq, 1)))
+				time.Sleep(10 * time.Millisecond)
+			}
+			sent := time.Now()
+			eventually(t, 10*time.Second, func() bool { return sink.distinct() == n }, "every record delivered")
+			assert.Less(t, time.Since(sent), tc.flush+time.Second, "the last records wait at most the flush timeout")
+			mu.Lock()
+			defer mu.Unlock()
+			for i, seq := range order {
+				require.Equal(t, i, seq, "one shard is delivered in entry order")
+			}
+			assert.GreaterOrEqual(t, requests, tc.minRequests)
+			if tc.flush > 0 {
+				assert.LessOrEqual(t, requests, int(time.Since(began)/tc.flush)+3, "one request per flush timeout")
+			}
+		})
+	}
+}

@@ -56,6 +56,11 @@ func createDefaultConfig() component.Config {
 			// their decoding (a few times larger) and the exporter's
 			// encoding of the request.
 			MaxBytes: 1 << 20,
+			// Chosen by measurement (docs/benchmarks.md, "Steady state"):
+			// a pipeline keeping up with its senders otherwise sends one
+			// request per stored record.
+			FlushTimeout: 200 * time.Millisecond,
+			MinBytes:     256 << 10,
 		},
 		RetryOnFailure: configretry.BackOffConfig{
 			Enabled: true,

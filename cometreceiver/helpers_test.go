@@ -42,10 +42,12 @@ func exporterConfig(dir string) *cometexporter.Config {
 }
 
 // receiverConfig is the receiver's default config on dir with short
-// intervals.
+// intervals, sending at once (tests time their deliveries; the flush
+// timeout has its own test).
 func receiverConfig(dir string) *Config {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Directory = dir
+	cfg.Batch.FlushTimeout = 0
 	cfg.PollInterval = 20 * time.Millisecond
 	cfg.RetryOnFailure.InitialInterval = 10 * time.Millisecond
 	cfg.RetryOnFailure.MaxInterval = 50 * time.Millisecond

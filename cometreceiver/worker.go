@@ -25,8 +25,11 @@ const readRetryDelay = time.Second
 //
 // The engine's Process is only the reader here: it takes the shards in
 // turn, reads batches of at most batch::max_items records and
-// batch::max_bytes bytes, and waits when there is nothing to read (woken
-// at once by an append in this process, polling for another process).
+// batch::max_bytes bytes, holds a shard whose batch is under
+// batch::min_bytes back for batch::flush_timeout so that a pipeline
+// keeping up sends fewer, larger requests, and waits when there is
+// nothing to read (woken at once by an append in this process, polling
+// for another process).
 // Everything about delivery is deliverBatch's (deliver.go), which
 // returns an error only when ctx ends, so Process never retries a batch
 // itself and acknowledges nothing itself. The engine holds a segment's
@@ -39,6 +42,7 @@ func (r *cometReceiver) runWorker(ctx context.Context, id int) {
 		err := c.Process(ctx, r.deliverBatch,
 			log.WithBatchSize(r.cfg.Batch.MaxItems),
 			log.WithMaxBatchBytes(r.cfg.Batch.MaxBytes),
+			log.WithLinger(r.cfg.Batch.MinBytes, r.cfg.Batch.FlushTimeout),
 			log.WithPollInterval(r.cfg.PollInterval),
 			log.WithGroupMembership(),
 			log.WithAutoAck(false),
