@@ -37,4 +37,12 @@ scripts/emulated-tests.sh
 
 cd testbed
 go vet ./...
-TESTBED_REQUIRE_COMET=1 go test -count=1 -timeout 25m -short ./...
+# Verbose into a log, so that the reasons of skipped tests (power loss and full disk without root
+# or loop devices) are printed even when everything passes; the whole log only on failure.
+log=$(mktemp)
+if ! TESTBED_REQUIRE_COMET=1 go test -count=1 -timeout 25m -short -v ./... >"$log" 2>&1; then
+  cat "$log"
+  exit 1
+fi
+grep -A2 -E -- '--- SKIP' "$log" || echo "testbed: no test skipped"
+grep -E '^(ok|FAIL|\?) ' "$log"

@@ -51,6 +51,7 @@ const (
 // and counted. It returns only when the receiver stops (ctx's error):
 // what was settled is acknowledged, the rest is read again later.
 func (r *cometReceiver) deliverBatch(ctx context.Context, msgs []log.StreamMessage) error {
+	r.outages.readSucceeded()
 	skipped := &skipTally{}
 	defer r.reportSkipped(skipped)
 	var pending chunk

@@ -6,6 +6,7 @@ package cometreceiver // import "github.com/comet-otel/comet/cometreceiver"
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -22,16 +23,25 @@ const (
 	// shorter ones are counted and reported with the next log line.
 	followUpWindow = time.Minute
 	followUpQuiet  = 5 * time.Second
+	// readRecovered is how long reads must go without a failure before
+	// the status is OK again.
+	readRecovered = 3 * readRetryDelay
 )
 
 // outageReporter tells the operator about outages of the next consumer:
 // one WARN when delivery starts failing, a summary every summaryEvery
 // while it lasts, one INFO when it resumes (brief interruptions of a
 // flapping backend are counted instead, see followUpWindow); and the
-// component status (recoverable error, then OK) for the health check.
+// component status for the health check: a recoverable error while the
+// next consumer refuses, an error while the log cannot be read (permanent
+// when the directory cannot be used without an operator), OK once both
+// work again.
 type outageReporter struct {
 	r      *cometReceiver
 	health health.Reporter
+
+	lastReadFailure atomic.Int64 // Unix nanoseconds; 0 once reads work again
+	down            atomic.Bool  // an outage of the next consumer is going on
 
 	mu          sync.Mutex
 	logged      bool      // the current outage has been logged
@@ -49,6 +59,7 @@ func (o *outageReporter) outageStarted(out outage) {
 	if !followUp {
 		o.logStart(out)
 	}
+	o.down.Store(true)
 	o.health.Recoverable(out.lastErr)
 }
 
@@ -97,7 +108,29 @@ func (o *outageReporter) outageEnded(out outage) {
 		}
 		o.r.set.Logger.Info("Delivery to the next consumer resumed", fields...)
 	}
-	o.health.OK()
+	o.down.Store(false)
+	if o.lastReadFailure.Load() == 0 {
+		o.health.OK()
+	}
+}
+
+// readFailed reports a failed read of the log (it is retried).
+func (o *outageReporter) readFailed(err error) {
+	o.lastReadFailure.Store(time.Now().UnixNano())
+	o.health.Failed(err)
+}
+
+// readSucceeded ends a read failure once a worker reads records and no
+// read has failed for readRecovered: with one damaged shard among
+// healthy ones, the status stays an error instead of flapping.
+func (o *outageReporter) readSucceeded() {
+	last := o.lastReadFailure.Load()
+	if last == 0 || time.Since(time.Unix(0, last)) < readRecovered {
+		return
+	}
+	if o.lastReadFailure.CompareAndSwap(last, 0) && !o.down.Load() {
+		o.health.OK()
+	}
 }
 
 // logStart logs the WARN of an outage, with the brief interruptions that

@@ -6,18 +6,22 @@ package cometreceiver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/comet-otel/comet/cometexporter"
+	"github.com/comet-otel/comet/internal/health/healthtest"
 )
 
 // deletedFilesHeldOpen lists files under dir that this process still has
@@ -77,4 +81,29 @@ func TestOutage_DropOldestFreesDiskWhileTheReceiverWaits(t *testing.T) {
 		c, _ := sink.snapshot()
 		return c[n-1] == 1
 	}, "the newest request is delivered after the outage")
+}
+
+// TestStatus_ReadFailuresAreReportedUntilReadsWorkAgain: a log that cannot
+// be read is a component error (permanent when an operator must act), and
+// the status is OK again only once reads have worked for a while and the
+// next consumer accepts data.
+func TestStatus_ReadFailuresAreReportedUntilReadsWorkAgain(t *testing.T) {
+	host := healthtest.NewHost()
+	o := &outageReporter{}
+	o.health.SetHost(host)
+	longAgo := func() { o.lastReadFailure.Store(time.Now().Add(-readRecovered).UnixNano()) }
+
+	o.readFailed(fmt.Errorf("read segment: %w", syscall.EACCES))
+	o.readSucceeded() // a healthy shard, right after the failure
+	require.Equal(t, []componentstatus.Status{componentstatus.StatusPermanentError}, host.Statuses())
+	longAgo()
+	o.readSucceeded()
+	require.Equal(t, []componentstatus.Status{componentstatus.StatusPermanentError, componentstatus.StatusOK}, host.Statuses())
+
+	o.down.Store(true) // the backend refuses meanwhile
+	o.readFailed(errors.New("read segment: input/output hiccup"))
+	longAgo()
+	o.readSucceeded()
+	require.Equal(t, componentstatus.StatusRecoverableError, host.Statuses()[2])
+	require.Len(t, host.Statuses(), 3, "no OK while the next consumer refuses")
 }

@@ -48,6 +48,7 @@ func (r *cometReceiver) runWorker(ctx context.Context, id int) {
 			log.WithAutoAck(false),
 			log.WithErrorHandler(func(err error, _ int) {
 				r.set.Logger.Warn("Reading the comet log failed; retrying", zap.Int("worker", id), zap.Error(err))
+				r.outages.readFailed(err)
 			}),
 		)
 		switch {
@@ -58,6 +59,7 @@ func (r *cometReceiver) runWorker(ctx context.Context, id int) {
 			return
 		case err != nil:
 			r.set.Logger.Error("Reading the comet log failed; retrying", zap.Int("worker", id), zap.Error(err))
+			r.outages.readFailed(err)
 			if sleepUntil(ctx, time.Now().Add(readRetryDelay), nil) != nil {
 				return
 			}

@@ -15,8 +15,8 @@ import (
 )
 
 // largeTestEnv opts in to the tests that write more than 2 GiB: they take a
-// few seconds and gigabytes of disk. CI runs them for GOARCH=386, where int
-// is 32 bits wide.
+// few seconds and gigabytes of disk. CI runs them for armv7 under qemu
+// (scripts/emulated-tests.sh), where int is 32 bits wide.
 const largeTestEnv = "COMET_TEST_LARGE"
 
 const largeEntry = 32 << 20
