@@ -161,6 +161,8 @@ func TestDelivery_OutageProbesOneAtATimeAndResumesAtOnce(t *testing.T) {
 	host := healthtest.NewHost()
 	c, err := NewFactory().CreateLogs(context.Background(), set, cfg, b)
 	require.NoError(t, err)
+	const summaryEvery = 300 * time.Millisecond // a minute in production
+	c.(*cometReceiver).outages.summaryEvery = summaryEvery
 	require.NoError(t, c.Start(context.Background(), host))
 	t.Cleanup(func() { require.NoError(t, c.Shutdown(context.Background())) })
 
@@ -197,6 +199,16 @@ func TestDelivery_OutageProbesOneAtATimeAndResumesAtOnce(t *testing.T) {
 	assert.Contains(t, fields["error"], "backend unavailable")
 	resumed := logs.FilterMessage("Delivery to the next consumer resumed")
 	require.Equal(t, 1, resumed.Len(), "one INFO when delivery resumes")
+	summaries := logs.FilterMessage("Delivery to the next consumer is still failing")
+	lasted := resumed.All()[0].Time.Sub(warns.All()[0].Time)
+	assert.GreaterOrEqual(t, summaries.Len(), 2, "a summary every summaryEvery while the outage lasts")
+	assert.LessOrEqual(t, summaries.Len(), int(lasted/summaryEvery)+1, "no more than one per summaryEvery")
+	if summaries.Len() > 0 {
+		summary := summaries.All()[0].ContextMap()
+		assert.Contains(t, summary, "down_for")
+		assert.Positive(t, summary["failed_requests"])
+		assert.Positive(t, summary["backlog_records"])
+	}
 	assert.Contains(t, resumed.All()[0].ContextMap(), "down_for")
 	assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError, componentstatus.StatusOK}, host.Statuses(),
 		"the health check sees the outage and the recovery")

@@ -15,8 +15,9 @@ import (
 )
 
 const (
-	// summaryEvery is how often an ongoing outage is summarised in the log.
-	summaryEvery = time.Minute
+	// defaultSummaryEvery is how often an ongoing outage is summarised in
+	// the log.
+	defaultSummaryEvery = time.Minute
 	// followUpWindow and followUpQuiet keep a flapping backend from
 	// flooding the log: an outage that starts within followUpWindow of the
 	// previous one's end is logged only once it has lasted followUpQuiet;
@@ -37,8 +38,9 @@ const (
 // when the directory cannot be used without an operator), OK once both
 // work again.
 type outageReporter struct {
-	r      *cometReceiver
-	health health.Reporter
+	r            *cometReceiver
+	health       health.Reporter
+	summaryEvery time.Duration
 
 	lastReadFailure atomic.Int64 // Unix nanoseconds; 0 once reads work again
 	down            atomic.Bool  // an outage of the next consumer is going on
@@ -66,7 +68,7 @@ func (o *outageReporter) outageStarted(out outage) {
 func (o *outageReporter) outageContinues(out outage) {
 	o.mu.Lock()
 	start := !o.logged && time.Since(out.since) >= followUpQuiet
-	summary := o.logged && time.Since(o.lastSummary) >= summaryEvery
+	summary := o.logged && time.Since(o.lastSummary) >= o.summaryEvery
 	if start {
 		o.logged = true
 	}

@@ -77,7 +77,7 @@ func newCometReceiver(cfg *Config, set receiver.Settings, s streamSink) (*cometR
 		cfg: cfg, set: set, signal: s.signal, pattern: s.pattern, streamName: s.streamName,
 		group: group, sink: s.newSink(obs), telemetry: tb,
 	}
-	r.outages = &outageReporter{r: r}
+	r.outages = &outageReporter{r: r, summaryEvery: defaultSummaryEvery}
 	r.gate = newGate(newProbeSchedule(&cfg.RetryOnFailure), r.outages)
 	return r, nil
 }
