@@ -32,14 +32,20 @@ type recoveryCase struct {
 	// promise is the longest time to first delivery the product promises for this drain;
 	// 0: measured and reported, not asserted (plain otlp_grpc, the anchor).
 	promise time.Duration
-	comet   bool // a comet edge buffer: its log lines are checked
+	// afterConnect is the longest time the product promises from the drain's gRPC reconnect
+	// (the backend's first accepted connection) to the first delivery: the receiver adds at
+	// most its probe interval to gRPC's own backoff. 0: not asserted.
+	afterConnect time.Duration
+	comet        bool // a comet edge buffer: its log lines are checked
 }
 
 var recoveryCases = []recoveryCase{
-	{scenarioCase{"comet_otlp_http", variantComet, tuning{Sync: "interval", Drain: "otlp_http"}, "interval (default)"}, 2 * time.Second, true},
-	{scenarioCase{"comet_otlp_grpc_reconnect", variantComet, tuning{Sync: "interval", Drain: "otlp_grpc/reconnect"}, "interval (default)"}, 2 * time.Second, true},
-	{scenarioCase{"comet_otlp_grpc", variantComet, tuning{Sync: "interval", Drain: "otlp_grpc"}, "interval (default)"}, 0, true},
-	{scenarioCase{"file_storage_batch", variantFileStorageBatch, tuning{}, "fsync off (file_storage default)"}, 0, false},
+	{scenarioCase{"comet_otlp_http", variantComet, tuning{Sync: "interval", Drain: "otlp_http"}, "interval (default)"}, 2 * time.Second, 0, true},
+	{scenarioCase{"comet_otlp_grpc_reconnect", variantComet, tuning{Sync: "interval", Drain: "otlp_grpc/reconnect"}, "interval (default)"}, 2 * time.Second, 2 * time.Second, true},
+	// The probe interval is at most 1.2 s (max_interval 1 s, ±20%); the rest is slack for
+	// gRPC's handshake on a loaded machine.
+	{scenarioCase{"comet_otlp_grpc", variantComet, tuning{Sync: "interval", Drain: "otlp_grpc"}, "interval (default)"}, 0, 2 * time.Second, true},
+	{scenarioCase{"file_storage_batch", variantFileStorageBatch, tuning{}, "fsync off (file_storage default)"}, 0, 0, false},
 }
 
 // recoveryScale sizes the scenario: the hold (TESTBED_HOLD) and the items buffered during it
@@ -154,6 +160,15 @@ func recovery(t *testing.T, c recoveryCase, sc recoveryScale) {
 	}
 	if c.promise > 0 && first > c.promise {
 		t.Errorf("first delivery %v after the backend's return, promised within %v", first, c.promise)
+	}
+	if connect, ok := r.backend.FirstGRPCConnectSinceReconnect(); ok {
+		t.Logf("%s: the drain's gRPC connection came back %v after the return; first delivery %v after it",
+			c.name, connect.Round(time.Millisecond), (first - connect).Round(time.Millisecond))
+		if c.afterConnect > 0 && first-connect > c.afterConnect {
+			t.Errorf("first delivery %v after gRPC reconnected, promised within %v", first-connect, c.afterConnect)
+		}
+	} else if c.afterConnect > 0 {
+		t.Errorf("no gRPC connection to the backend after its return, yet %v delivered", first)
 	}
 	if c.comet {
 		// Two drain pipelines (traces, logs): one WARN and one INFO each, however long the hold.

@@ -55,6 +55,8 @@ type Backend struct {
 	upAt         time.Time // last switch to up
 	firstAfterUp time.Time // first accepted request since upAt
 	lastAccepted time.Time
+	reconnected  time.Time // last Reconnect
+	firstConnect time.Time // first gRPC connection accepted since reconnected
 }
 
 // Start listens on two OS-chosen loopback ports and serves until Shutdown. The backend starts
@@ -98,6 +100,27 @@ func (b *Backend) FirstDeliverySinceUp() (d time.Duration, ok bool) {
 		return 0, false
 	}
 	return b.firstAfterUp.Sub(b.upAt), true
+}
+
+// FirstGRPCConnectSinceReconnect is the time from the last Reconnect until the gRPC server
+// accepted its first connection, that is, until a gRPC client's reconnect backoff let it try
+// again; ok is false while none has connected.
+func (b *Backend) FirstGRPCConnectSinceReconnect() (d time.Duration, ok bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.firstConnect.IsZero() {
+		return 0, false
+	}
+	return b.firstConnect.Sub(b.reconnected), true
+}
+
+// connected notes a gRPC connection accepted at now.
+func (b *Backend) connected(now time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.firstConnect.IsZero() {
+		b.firstConnect = now
+	}
 }
 
 // LastAccepted is when the last request was accepted (zero if none was).

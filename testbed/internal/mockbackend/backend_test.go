@@ -153,6 +153,9 @@ func TestBackend_DisconnectRefusesConnectionsReconnectServesTheSameAddresses(t *
 	if b.GRPCEndpoint() != grpcAddr || b.HTTPEndpoint() != httpURL {
 		t.Fatal("the addresses changed")
 	}
+	if _, ok := b.FirstGRPCConnectSinceReconnect(); ok {
+		t.Fatal("a gRPC connection noted before any client connected")
+	}
 	gen, err := loadgen.New(loadgen.Options{Endpoint: grpcAddr, TotalItems: 100})
 	if err != nil {
 		t.Fatal(err)
@@ -167,5 +170,9 @@ func TestBackend_DisconnectRefusesConnectionsReconnectServesTheSameAddresses(t *
 	}
 	if d, ok := b.FirstDeliverySinceUp(); !ok || d <= 0 || d > 30*time.Second {
 		t.Fatalf("first delivery since up: %v, %v", d, ok)
+	}
+	connect, ok := b.FirstGRPCConnectSinceReconnect()
+	if first, _ := b.FirstDeliverySinceUp(); !ok || connect <= 0 || connect > first {
+		t.Fatalf("first gRPC connection since reconnect: %v, %v (first delivery %v)", connect, ok, first)
 	}
 }

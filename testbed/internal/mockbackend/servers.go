@@ -36,6 +36,7 @@ func (b *Backend) listenAndServe(grpcAddr, httpAddr string) (*servers, error) {
 		_ = grpcLn.Close()
 		return nil, fmt.Errorf("mockbackend: listen http: %w", err)
 	}
+	grpcLn = &acceptNotingListener{Listener: grpcLn, accepted: b.connected}
 	s := &servers{grpcLn: grpcLn, httpLn: httpLn, grpcSrv: grpc.NewServer(grpc.MaxRecvMsgSize(64 << 20))}
 	ptraceotlp.RegisterGRPCServer(s.grpcSrv, &traceServer{b: b})
 	plogotlp.RegisterGRPCServer(s.grpcSrv, &logServer{b: b})
@@ -50,6 +51,20 @@ func (b *Backend) listenAndServe(grpcAddr, httpAddr string) (*servers, error) {
 		}
 	})
 	return s, nil
+}
+
+// acceptNotingListener tells accepted when it accepts a connection.
+type acceptNotingListener struct {
+	net.Listener
+	accepted func(at time.Time)
+}
+
+func (l *acceptNotingListener) Accept() (net.Conn, error) {
+	conn, err := l.Listener.Accept()
+	if err == nil {
+		l.accepted(time.Now())
+	}
+	return conn, err
 }
 
 // shutdown stops both servers, waiting for handlers in flight until ctx is done.
@@ -98,6 +113,9 @@ func (b *Backend) Reconnect() error {
 	if b.srv != nil {
 		return nil
 	}
+	b.mu.Lock()
+	b.reconnected, b.firstConnect = time.Now(), time.Time{}
+	b.mu.Unlock()
 	srv, err := b.listenAndServe(b.grpcAddr, b.httpAddr)
 	if err != nil {
 		return err
