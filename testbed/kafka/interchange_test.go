@@ -17,7 +17,7 @@ import (
 
 const (
 	// interchangeRequests is how many requests each direction moves per signal: 2,000
-	// spans or log records, 10,000 data points.
+	// spans, log records or profile samples, 10,000 data points.
 	interchangeRequests = 100
 	// topicPartitions is the partition count of the interchange topics, so that the
 	// kafka exporter's partitioning has partitions to choose from.

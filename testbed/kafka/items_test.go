@@ -10,12 +10,14 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/pprofile"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
-// item is one span, data point or log record, normalized for comparison: its number and
-// the OTLP JSON of a request that holds only it, under copies of its resource and scope
-// (and, for a data point, of its metric). Two items are equal when their JSON is: every
+// item is one span, data point, log record or profile sample, normalized for comparison:
+// its number and the OTLP JSON of a request that holds only it, under copies of its
+// resource and scope (and, for a data point, of its metric; for a sample, of its profile,
+// with a dictionary of only what the sample refers to). Two items are equal when their JSON is: every
 // field, attribute order included, survived the trip. Requests may be split and merged on
 // the way (partitioning, batching); items may not change.
 type item struct {
@@ -102,6 +104,52 @@ func metricItems(md pmetric.Metrics) ([]item, error) {
 						return nil, err
 					}
 					it, err := newItem(attrs, func() ([]byte, error) { return m.MarshalMetrics(one) })
+					if err != nil {
+						return nil, err
+					}
+					out = append(out, it)
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// profileItems flattens profiles into samples. A sample's request is built with a
+// dictionary of its own, so that its indices do not depend on what else its request held:
+// merging requests renumbers a dictionary, never what a sample resolves to.
+func profileItems(pd pprofile.Profiles) ([]item, error) {
+	var out []item
+	var m pprofile.JSONMarshaler
+	dict := pd.Dictionary()
+	for _, rp := range pd.ResourceProfiles().All() {
+		for _, sp := range rp.ScopeProfiles().All() {
+			for _, p := range sp.Profiles().All() {
+				for i, sample := range p.Samples().All() {
+					attrs, err := pprofile.FromAttributeIndices(dict.AttributeTable(), sample, dict)
+					if err != nil {
+						return nil, fmt.Errorf("sample attributes: %w", err)
+					}
+					one := pprofile.NewProfiles()
+					c := dictCopier{src: dict, w: newDictWriter(one.Dictionary())}
+					orp := one.ResourceProfiles().AppendEmpty()
+					rp.Resource().CopyTo(orp.Resource())
+					orp.SetSchemaUrl(rp.SchemaUrl())
+					osp := orp.ScopeProfiles().AppendEmpty()
+					sp.Scope().CopyTo(osp.Scope())
+					osp.SetSchemaUrl(sp.SchemaUrl())
+					op := osp.Profiles().AppendEmpty()
+					p.CopyTo(op)
+					j := 0
+					op.Samples().RemoveIf(func(pprofile.Sample) bool {
+						j++
+						return j-1 != i
+					})
+					c.profileInPlace(op)
+					if c.w.err != nil {
+						return nil, fmt.Errorf("sample %d of a profile: %w", i, c.w.err)
+					}
+					it, err := newItem(attrs, func() ([]byte, error) { return m.MarshalProfiles(one) })
 					if err != nil {
 						return nil, err
 					}

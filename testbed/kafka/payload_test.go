@@ -11,21 +11,23 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/pprofile"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
 // The shape of every generated request: several resources, each with several scopes, so
 // that partitioning by resource or trace ID has something to split, and every field of the
 // OTLP model that a lossy path could drop (typed attributes, events, links, exemplars,
-// bucket counts, structured bodies) carries a value.
+// bucket counts, structured bodies, stacks of inlined frames) carries a value.
 const (
 	resourcesPerRequest = 2
 	scopesPerResource   = 2
-	itemsPerScope       = 5 // spans, log records; metrics have itemsPerScope data points of each type
+	itemsPerScope       = 5 // spans, log records, samples of a profile; metrics have itemsPerScope data points of each type
 	tracesPerRequest    = 3 // spans of one trace spread over every resource and scope of a request
 	distinctResources   = 5 // service names cycle, so requests share resources
 
-	// seqAttribute numbers every item (span, data point, log record) uniquely within a test.
+	// seqAttribute numbers every item (span, data point, log record, sample) uniquely within
+	// a test.
 	seqAttribute = "testbed.seq"
 	// seqsPerRequest spaces the numbers of consecutive requests; no request holds more items.
 	seqsPerRequest = 1000
@@ -316,4 +318,89 @@ func fillLogRecord(lr plog.LogRecord, req int, seq int64, i int) {
 	default:
 		lr.Body().SetEmptyBytes().FromRaw([]byte{0x28, 0xb5, 0x2f, 0xfd, byte(seq)}) // starts with the zstd magic
 	}
+}
+
+// generateProfiles makes a request of one profile per resource and scope, its samples
+// referring through the request's dictionary to attributes of every value type, a stack of
+// shared frames (the innermost with an inlined function) and, for some, a span.
+func generateProfiles(req int) pprofile.Profiles {
+	pd := pprofile.NewProfiles()
+	w := newDictWriter(pd.Dictionary())
+	ids := newSeqs(req)
+	var rp pprofile.ResourceProfiles
+	requestShape(req, func(r, s int) {
+		if s == 0 {
+			rp = pd.ResourceProfiles().AppendEmpty()
+			rp.SetSchemaUrl("https://opentelemetry.io/schemas/1.26.0")
+			fillResource(rp.Resource(), req, r)
+		}
+		sp := rp.ScopeProfiles().AppendEmpty()
+		sp.SetSchemaUrl("https://opentelemetry.io/schemas/1.25.0")
+		fillScope(sp.Scope(), s)
+		fillProfile(sp.Profiles().AppendEmpty(), w, req, r, s, ids)
+	})
+	if w.err != nil {
+		panic(w.err) // a dictionary table past 2^31 entries: not at these sizes
+	}
+	return pd
+}
+
+func fillProfile(p pprofile.Profile, w *dictWriter, req, r, s int, ids *seqs) {
+	first := ids.next
+	p.SampleType().SetTypeStrindex(w.str("cpu"))
+	p.SampleType().SetUnitStrindex(w.str("nanoseconds"))
+	p.PeriodType().SetTypeStrindex(w.str("cpu"))
+	p.PeriodType().SetUnitStrindex(w.str("nanoseconds"))
+	p.SetPeriod(10_000_000)
+	p.SetTime(timestamp(first, 0))
+	p.SetDurationNano(uint64(itemsPerScope * time.Millisecond))
+	var id pprofile.ProfileID
+	binary.BigEndian.PutUint64(id[:8], 0x9f0f_0000_0000_0000|uint64(req))
+	binary.BigEndian.PutUint64(id[8:], uint64(r*scopesPerResource+s)+1)
+	p.SetProfileID(id)
+	p.SetDroppedAttributesCount(uint32(s))
+	p.SetOriginalPayloadFormat("pprofext")
+	p.OriginalPayload().FromRaw([]byte{0x1f, 0x8b, byte(req), byte(r), byte(s)}) // starts with the gzip magic
+	p.AttributeIndices().FromRaw([]int32{
+		w.attribute("profile.frame.type", pcommon.NewValueStr("go"), ""),
+		w.attribute("thread.count", pcommon.NewValueInt(int64(4+s)), "{thread}"),
+	})
+	mapping := w.mapping(0x40_0000, 0x80_0000, 0x1000, "/usr/bin/edge-agent",
+		[]int32{w.attribute("process.executable.build_id.gnu", pcommon.NewValueStr(fmt.Sprintf("b1d%04x", r)), "")})
+	for i := range itemsPerScope {
+		fillSample(p.Samples().AppendEmpty(), w, req, ids.take(), i, mapping)
+	}
+}
+
+func fillSample(sample pprofile.Sample, w *dictWriter, req int, seq int64, i int, mapping int32) {
+	attrs := pcommon.NewMap()
+	fillAttributes(attrs, seq)
+	indices := w.attributes(attrs)
+	indices = append(indices, w.attribute("sample.weight", pcommon.NewValueInt(1+seq%4), "By"))
+	sample.AttributeIndices().FromRaw(indices)
+	sample.Values().FromRaw([]int64{seq*10 + 1, seq*10 + 2})
+	sample.TimestampsUnixNano().FromRaw([]uint64{uint64(timestamp(seq, 0)), uint64(timestamp(seq, time.Millisecond))})
+	// Some samples were taken in a span, as with a tracing profiler.
+	if i%2 == 0 {
+		sample.SetLinkIndex(w.link(traceID(req, i%tracesPerRequest), spanID(seq)))
+	}
+	// One to three frames, shared with the other samples.
+	var locations []int32
+	for f := range 1 + int(seq%3) {
+		locations = append(locations, frameLocation(w, mapping, f))
+	}
+	sample.SetStackIndex(w.stack(locations))
+}
+
+// frameLocation is the location of the f-th frame from the top of a stack; the top one
+// holds an inlined function.
+func frameLocation(w *dictWriter, mapping int32, f int) int32 {
+	fn := w.function(fmt.Sprintf("main.frame%d", f), fmt.Sprintf("main.frame%d.abi0", f), fmt.Sprintf("/src/edge/frame%d.go", f), int64(10*f+1))
+	lines := []profileLine{{function: fn, line: int64(10*f + 5), column: int64(f + 1)}}
+	if f == 0 {
+		inlined := w.function("runtime.nanotime", "", "/usr/local/go/src/runtime/time.go", 3)
+		lines = append([]profileLine{{function: inlined, line: 7, column: 2}}, lines...)
+	}
+	return w.location(mapping, 0x40_1000+uint64(f)*0x40, lines,
+		[]int32{w.attribute("frame.kind", pcommon.NewValueStr("go"), "")})
 }

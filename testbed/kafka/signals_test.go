@@ -5,22 +5,27 @@ package kafka
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/xconsumer"
 	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/xexporter"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/pprofile"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/receiver"
+	"go.opentelemetry.io/collector/receiver/xreceiver"
 )
 
 // signal is everything the tests need to know about one OpenTelemetry signal: how to make
 // its requests and flatten them into items, its names on both sides, and how to build the
 // components that carry it. The tests themselves are written once, over signal[T]; adding
-// a signal (profiles, once the comet components carry it) is one entry in interchangeSignals.
+// a signal is one entry in interchangeSignals.
 type signal[T any] struct {
 	// name is the pipeline signal: the comet stream namespace, the kafka components'
 	// per-signal config key, and the subtest name.
@@ -65,7 +70,7 @@ type interchangeCase interface {
 func (s signal[T]) signalName() string { return s.name }
 
 // interchangeSignals are the signals both the comet and the kafka components carry.
-var interchangeSignals = []interchangeCase{tracesSignal, metricsSignal, logsSignal}
+var interchangeSignals = []interchangeCase{tracesSignal, metricsSignal, logsSignal, profilesSignal}
 
 var tracesSignal = signal[ptrace.Traces]{
 	name:              "traces",
@@ -148,5 +153,45 @@ var logsSignal = signal[plog.Logs]{
 			return nil, err
 		}
 		return f.CreateLogs(ctx, set, cfg, c)
+	},
+}
+
+// profilesSignal carries profiles, whose items are samples. The kafka exporter cannot
+// partition profiles, so both sides spread requests round robin.
+var profilesSignal = signal[pprofile.Profiles]{
+	name:             "profiles",
+	topic:            "otlp_profiles",
+	cometPartitionBy: "round_robin",
+	generate:         generateProfiles,
+	items:            profileItems,
+	// MarshalProfiles moves strings into the dictionary in place: encode a copy, so the
+	// request sent afterwards is the one generated.
+	marshal: func(pd pprofile.Profiles) ([]byte, error) {
+		c := pprofile.NewProfiles()
+		pd.CopyTo(c)
+		return (&pprofile.ProtoMarshaler{}).MarshalProfiles(c)
+	},
+	unmarshal: (&pprofile.ProtoUnmarshaler{}).UnmarshalProfiles,
+	newExporter: func(ctx context.Context, f exporter.Factory, set exporter.Settings, cfg component.Config) (consumerComponent[pprofile.Profiles], error) {
+		xf, ok := f.(xexporter.Factory)
+		if !ok {
+			return consumerComponent[pprofile.Profiles]{}, fmt.Errorf("the %s exporter factory does not create profiles exporters", f.Type())
+		}
+		e, err := xf.CreateProfiles(ctx, set, cfg)
+		if err != nil {
+			return consumerComponent[pprofile.Profiles]{}, err
+		}
+		return consumerComponent[pprofile.Profiles]{Component: e, consume: e.ConsumeProfiles}, nil
+	},
+	newReceiver: func(ctx context.Context, f receiver.Factory, set receiver.Settings, cfg component.Config, next consumeFunc[pprofile.Profiles]) (component.Component, error) {
+		xf, ok := f.(xreceiver.Factory)
+		if !ok {
+			return nil, fmt.Errorf("the %s receiver factory does not create profiles receivers", f.Type())
+		}
+		c, err := xconsumer.NewProfiles(xconsumer.ConsumeProfilesFunc(next))
+		if err != nil {
+			return nil, err
+		}
+		return xf.CreateProfiles(ctx, set, cfg, c)
 	},
 }
