@@ -20,13 +20,17 @@ func NewFactory() extension.Factory {
 
 func createDefaultConfig() component.Config {
 	return &Config{
-		// gRPC's own defaults, but for max_delay: 120 s there, which is
-		// how long a recovered backend can wait for its clients.
-		BaseDelay:  time.Second,
+		// gRPC's own multiplier and jitter; its delays are 1 s growing
+		// to 120 s, which is how long a recovered backend can wait for
+		// its clients.
 		Multiplier: 1.6,
 		Jitter:     0.2,
-		// A reconnect attempt at least every second (1.2 s with jitter).
-		MaxDelay: time.Second,
+		// A reconnect attempt at least every 0.6 s (with jitter): with the
+		// comet receiver's probe (at most 1.2 s later), a drain resumes
+		// within 2 s of the backend's return whatever the outage length.
+		// An attempt on a down backend is one refused TCP connection.
+		BaseDelay: 500 * time.Millisecond,
+		MaxDelay:  500 * time.Millisecond,
 		// gRPC's default.
 		MinConnectTimeout: 20 * time.Second,
 	}
