@@ -48,3 +48,13 @@ func TestConfig_Validate_NamesTheKey(t *testing.T) {
 		assert.Contains(t, err.Error(), want)
 	}
 }
+
+// The comet receiver probes at most 1.2 s apart (retry_on_failure's
+// max_interval, 1 s, ±20%); a drain resumes within 2 s of the backend's
+// return only if gRPC has reconnected by then too.
+func TestConfig_DefaultsKeepTheDrainWithinTwoSeconds(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	longestWait := time.Duration(float64(cfg.MaxDelay) * (1 + cfg.Jitter))
+	assert.LessOrEqual(t, longestWait+1200*time.Millisecond, 1800*time.Millisecond,
+		"the reconnect and the next probe, with 200 ms left for the handshake and the request")
+}
