@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/comet-otel/comet/testbed/internal/blockdev"
 	"github.com/comet-otel/comet/testbed/internal/loadgen"
 	"github.com/comet-otel/comet/testbed/internal/report"
+	"github.com/comet-otel/comet/testbed/internal/seqset"
 )
 
 // Full disk (testbed README, "Full disk"): the collector's data directory is on a small ext4
@@ -86,7 +88,8 @@ func fullDisk(t *testing.T, c fullDiskCase) {
 	if err := os.MkdirAll(r.in.DataDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	g := r.generator(loadgen.Options{MaxAttempts: 1 << 30, RetryDelay: 100 * time.Millisecond, RequestTimeout: 5 * time.Second, ItemsPerSecond: c.rate})
+	g := r.generator(loadgen.Options{MaxAttempts: 1 << 30, RetryDelay: 100 * time.Millisecond, RequestTimeout: 5 * time.Second,
+		ItemsPerSecond: c.rate, ItemsPerRequest: fullDiskItemsPerRequest})
 
 	// 1. Fill: the backend is down, so nothing leaves the disk.
 	r.backend.SetUp(false)
@@ -142,8 +145,13 @@ func fullDisk(t *testing.T, c fullDiskCase) {
 		restart = "FAILED"
 		t.Fatalf("the collector does not start on a full disk: %v", err)
 	}
+	// exporterhelper's persistent queue puts back, at start, the requests that were in flight
+	// when the collector stopped; on a full disk those puts are refused and the requests lost
+	// (a documented limit of exporterhelper, cometstorage/README.md). It logs how many: they
+	// are allowed, nothing else is.
+	allowed := requestsNotMovedBack(r.logLinesSince(restartFrom)) * fullDiskItemsPerRequest
 	r.backend.SetUp(true)
-	r.waitDelivered(g.Acked(), 2*time.Minute)
+	waitDeliveredAllBut(t, r, g.Acked(), allowed, 2*time.Minute)
 	if n := countPhrase(r.logLinesSince(restartFrom), diskFullPhrase); n > c.clients {
 		t.Errorf("after the restart the collector said %q %d times; want at most once per component (%d)", diskFullPhrase, n, c.clients)
 	}
@@ -153,14 +161,16 @@ func fullDisk(t *testing.T, c fullDiskCase) {
 	stopLoad = loadInBackground(t, g)
 	resumedAfterRestart := waitAcked(t, g, g.Stats().AckedItems+10_000, 90*time.Second).Sub(drained)
 	stopLoad()
-	r.waitDelivered(g.Acked(), 2*time.Minute)
+	waitDeliveredAllBut(t, r, g.Acked(), allowed, 2*time.Minute)
 	r.stop()
 	t.Logf("ingestion resumed %v after the backend came back, %v after the restarted collector drained", resumeAfter, resumedAfterRestart)
 
 	gs := g.Stats()
 	lost := g.Acked().Missing(r.backend.Delivered())
-	if lost != 0 {
-		t.Errorf("%d acknowledged items lost", lost)
+	if lost > int64(allowed) {
+		t.Errorf("%d acknowledged items lost (%d of them explained by exporterhelper's re-queue at start)", lost, allowed)
+	} else if lost > 0 {
+		t.Logf("%d acknowledged items lost: the requests exporterhelper could not put back at start on the full disk (%q)", lost, notMovedBackPhrase)
 	}
 	addRow(t, tableFullDisk, c.name,
 		report.Int(gs.AckedItems),
@@ -289,6 +299,59 @@ func countPhrase(lines []string, phrase string) int {
 }
 
 func containsPhrase(lines []string, phrase string) bool { return countPhrase(lines, phrase) > 0 }
+
+// fullDiskItemsPerRequest is the load's request size: each persistent-queue entry holds one.
+const fullDiskItemsPerRequest = 100
+
+// notMovedBackPhrase is exporterhelper's persistent queue failing, at start, to put back the
+// requests that were in flight when the collector stopped.
+const notMovedBackPhrase = "Errors occurred while moving items for dispatching back to queue"
+
+// requestsNotMovedBack sums the errorCount of the notMovedBackPhrase lines.
+func requestsNotMovedBack(lines []string) int {
+	n := 0
+	for _, l := range lines {
+		if !strings.Contains(l, notMovedBackPhrase) {
+			continue
+		}
+		if _, after, ok := strings.Cut(l, `"errorCount": `); ok {
+			digits := after
+			if end := strings.IndexFunc(after, func(r rune) bool { return r < '0' || r > '9' }); end >= 0 {
+				digits = after[:end]
+			}
+			if v, err := strconv.Atoi(digits); err == nil {
+				n += v
+			}
+		}
+	}
+	return n
+}
+
+// waitDeliveredAllBut waits until the backend received every acknowledged item but at most
+// allowed of them, and no more arrive for 5 s; it fails the test past timeout.
+func waitDeliveredAllBut(t *testing.T, r *rig, acked *seqset.Set, allowed int, timeout time.Duration) {
+	t.Helper()
+	if allowed == 0 {
+		r.waitDelivered(acked, timeout)
+		return
+	}
+	deadline := time.Now().Add(timeout)
+	last, since := int64(0), time.Now()
+	for {
+		missing := acked.Missing(r.backend.Delivered())
+		if missing != last {
+			last, since = missing, time.Now()
+		}
+		if missing <= int64(allowed) && time.Since(since) > 5*time.Second {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d acknowledged items not delivered after %v (%d allowed: requests exporterhelper could not put back at start)",
+				missing, acked.Count(), timeout, allowed)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
 
 // freeSpace renders the space an unprivileged writer has left on the filesystem of dir.
 func freeSpace(t *testing.T, dir string) string {
