@@ -139,23 +139,7 @@ func segmentHashes(t *testing.T, dir string) map[string]string {
 func copyFixture(t *testing.T, src string) string {
 	t.Helper()
 	dst := t.TempDir()
-	require.NoError(t, filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, path)
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o700)
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o600)
-	}))
+	copyLiveDir(t, dst, src)
 	return dst
 }
 

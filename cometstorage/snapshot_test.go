@@ -87,8 +87,8 @@ func churn(t *testing.T, c *client, m model, rng *rand.Rand, n int) {
 	}
 }
 
-// copyLiveDir copies src, which an open client may be changing, to dst as
-// a crash at that moment would leave it: a file that disappears between
+// copyLiveDir copies src, which an open client may be changing (or a
+// fixture), to dst as a crash at that moment would leave it: a file that disappears between
 // the listing and its copy (an index written to a temporary file, then
 // renamed) is left out, as the rename had happened.
 func copyLiveDir(t *testing.T, dst, src string) {
@@ -102,7 +102,7 @@ func copyLiveDir(t *testing.T, dst, src string) {
 			return err
 		}
 		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+			return os.MkdirAll(filepath.Join(dst, rel), 0o700)
 		}
 		data, err := os.ReadFile(path)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -111,7 +111,7 @@ func copyLiveDir(t *testing.T, dst, src string) {
 		if err != nil {
 			return err
 		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o600)
 	})
 	require.NoError(t, err)
 }
